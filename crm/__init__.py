@@ -1,0 +1,1 @@
+"""An open-source CRM (see README.md)."""

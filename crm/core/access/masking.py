@@ -1,0 +1,48 @@
+"""Field rules applied server-side in one place (SEC-1): masked phones, hidden cost.
+
+UI, API and export all render values through `present()`.
+"""
+
+from .scope import has_special
+
+MASKERS = {}
+
+
+def masker(kind):
+    def deco(fn):
+        MASKERS[kind] = fn
+        return fn
+
+    return deco
+
+
+@masker("phone")
+def mask_phone(value: str) -> str:
+    """`13812345678` → `138****5678`; short numbers keep only their last two digits."""
+    if not value:
+        return value
+    lead = 4 if value.startswith("+") else 3
+    if len(value) >= lead + 6:
+        return value[:lead] + "****" + value[-4:]
+    return "*" * max(len(value) - 2, 1) + value[-2:]
+
+
+def is_masked(user, spec, field) -> bool:
+    return field in spec.masked_fields
+
+
+def can_reveal(user, spec) -> bool:
+    return bool(spec.masked_fields) and has_special(user, "reveal_phone")
+
+
+def mask(spec, field, value):
+    kind = spec.masked_fields.get(field)
+    return MASKERS[kind](value) if kind and value else value
+
+
+def present(user, spec, obj, field, revealed=False):
+    """The value of `field` on `obj` as this user may see it."""
+    value = getattr(obj, field)
+    if field in spec.masked_fields and not (revealed and can_reveal(user, spec)):
+        return mask(spec, field, value)
+    return value

@@ -1,0 +1,97 @@
+"""Serializers generated from an EntitySpec. Fields are listed explicitly (no mass assignment):
+owner, department, version and ids are read-only and change only through their services."""
+
+from django.db import models
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..access.masking import present
+from ..entities.registry import get_spec
+
+READ_ONLY_META = ("code", "owner", "department", "created_at", "updated_at", "created_by", "updated_by")
+
+
+class TagListField(serializers.ListField):
+    child = serializers.CharField(max_length=50)
+
+    def to_representation(self, manager):
+        return [t.name for t in manager.all()]
+
+
+class EntitySerializer(serializers.ModelSerializer):
+    display = serializers.SerializerMethodField()
+    version = serializers.IntegerField(required=False, min_value=1,
+                                       help_text="The version you edited; a stale one is refused with 409.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        spec = get_spec(self.Meta.model)
+        for name, field in self.fields.items():
+            if isinstance(field, serializers.PrimaryKeyRelatedField) and not field.read_only:
+                try:
+                    get_spec(field.queryset.model)
+                except LookupError:
+                    continue
+                # A write may only point at records the writer can see.
+                field.queryset = field.queryset.model.objects.for_user(user) if user else field.queryset.none()
+        self._spec = spec
+
+    @extend_schema_field(serializers.CharField())
+    def get_display(self, obj):
+        return str(obj)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        user = getattr(self.context.get("request"), "user", None)
+        for name in self._spec.masked_fields:
+            if name in data:
+                data[name] = present(user, self._spec, instance, name)
+        return data
+
+
+def serializer_class(spec):
+    custom = spec.override("serializers", "Serializer")
+    if custom is not None:
+        return custom
+    model = spec.model
+    names = ["id", "display"]
+    for extra in READ_ONLY_META:
+        if hasattr(model, extra) and extra not in spec.form_fields:
+            try:
+                model._meta.get_field(extra)
+                names.append(extra)
+            except Exception:
+                pass
+    names += [n for n in spec.form_fields if n not in names]
+    if spec.versioned:
+        names.append("version")
+    attrs = {}
+    if "tags" in spec.form_fields:
+        attrs["tags"] = TagListField(required=False)
+    read_only = [n for n in names if n in READ_ONLY_META or n in spec.api_extra_read_only]
+    meta = type("Meta", (), {"model": model, "fields": names, "read_only_fields": read_only})
+    attrs["Meta"] = meta
+    return type(f"{model.__name__}Serializer", (EntitySerializer,), attrs)
+
+
+def writable_data(serializer):
+    """(data, m2m, version) from validated data, for the write services."""
+    from ..ui.forms import tags_from_names
+
+    data, m2m = {}, {}
+    model = serializer.Meta.model
+    version = None
+    for name, value in serializer.validated_data.items():
+        if name == "version":
+            version = value
+        elif name == "tags":
+            m2m["tags"] = tags_from_names(value)
+        else:
+            field = model._meta.get_field(name)
+            if isinstance(field, models.ManyToManyField) or field.many_to_many or field.one_to_many:
+                m2m[name] = value
+            else:
+                data[name] = value
+    return data, m2m, version

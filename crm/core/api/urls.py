@@ -1,0 +1,17 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import DefaultRouter
+
+from ..entities.registry import all_specs
+from .viewsets import viewset_class
+
+
+def api_urlpatterns():
+    router = DefaultRouter(trailing_slash=True)
+    router.include_root_view = False
+    for spec in all_specs():
+        router.register(spec.key, viewset_class(spec), basename=f"api-{spec.key}")
+    return [
+        path("api/v1/", include(router.urls)),
+        path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    ]

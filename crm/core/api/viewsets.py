@@ -1,0 +1,188 @@
+"""A viewset per registered entity: list (filter, sort, cursor), retrieve, create, PATCH, delete,
+plus transfer, reveal, restore and notes. Reads go through the scope predicate, writes through
+the services."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from ..access.masking import can_reveal, mask
+from ..access.scope import can, get_for_user_or_404
+from ..audit import log
+from ..audit.models import AuditEntry
+from ..entities import services
+from ..timeline.feed import timeline
+from ..timeline.models import Note
+from ..ui.filters import filterset_class
+from .errors import ERROR_SCHEMA, Conflict
+from .pagination import KeysetPagination
+from .serializers import serializer_class, writable_data
+
+ERRORS = {code: OpenApiResponse(response=ERROR_SCHEMA, description=desc) for code, desc in (
+    (400, "Invalid input, with field errors"), (401, "Not authenticated"), (403, "No permission"),
+    (404, "Not found or out of your data scope"), (409, "Changed by someone else"),
+)}
+
+ACTION_PERMS = {
+    "list": "view", "retrieve": "view", "create": "create", "partial_update": "edit", "destroy": "delete",
+    "transfer": "assign", "reveal": "view", "restore": "delete", "notes": "view",
+}
+
+TransferInput = inline_serializer("TransferInput", {"owner": serializers.IntegerField(), "reason": serializers.CharField(required=False, max_length=200)})
+NoteInput = inline_serializer("NoteInput", {"body": serializers.CharField(max_length=10000)})
+
+
+class TimelineItem(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["note", "audit"])
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(allow_null=True)
+    action = serializers.CharField(allow_null=True)
+    body = serializers.CharField(allow_null=True)
+    changes = serializers.DictField(allow_null=True)
+
+
+class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    spec = None
+    pagination_class = KeysetPagination
+    filter_backends = [DjangoFilterBackend]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        needed = ACTION_PERMS.get(self.action)
+        if needed and not can(request.user, self.spec.key, needed):
+            raise PermissionDenied
+
+    def get_queryset(self):
+        qs = self.spec.model.objects.for_user(self.request.user, ACTION_PERMS.get(self.action, "view"))
+        if self.spec.select_related:
+            qs = qs.select_related(*self.spec.select_related)
+        if "tags" in self.spec.form_fields:
+            qs = qs.prefetch_related("tags")
+        if self.spec.prefetch_related:
+            qs = qs.prefetch_related(*self.spec.prefetch_related)
+        return qs
+
+    def get_object(self):
+        return get_for_user_or_404(self.request.user, self.get_queryset(), self.kwargs["pk"], ACTION_PERMS.get(self.action, "view"))
+
+    def _data(self, serializer, instance=None):
+        data, m2m, version = writable_data(serializer)
+        if instance is not None and not can_reveal(self.request.user, self.spec):
+            # A client echoing back a masked number means "unchanged".
+            for name in self.spec.masked_fields:
+                if name in data and data[name] == mask(self.spec, name, getattr(instance, name)):
+                    del data[name]
+        return data, m2m, version
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data, m2m, _v = self._data(serializer)
+        obj = services.create(request.user, self.spec.model, data, m2m)
+        obj = self.get_queryset().get(pk=obj.pk)
+        return Response(self.get_serializer(obj).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data, m2m, version = self._data(serializer, instance)
+        try:
+            obj = services.update(request.user, self.spec.model, instance.pk, data, m2m, expected_version=version)
+        except services.ConflictError as exc:
+            current = self.get_serializer(exc.current).data
+            raise Conflict(str(exc), current=current)
+        obj = self.get_queryset().get(pk=obj.pk)
+        return Response(self.get_serializer(obj).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.delete(request.user, self.spec.model, self.kwargs["pk"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _transfer(self, request, pk=None):
+        ser = TransferInput(data=request.data)
+        ser.is_valid(raise_exception=True)
+        owner = get_user_model().objects.filter(pk=ser.validated_data["owner"], is_active=True).first()
+        services.transfer(request.user, self.spec.model, [pk], owner, ser.validated_data.get("reason", ""))
+        return Response(self.get_serializer(self.spec.model.objects.get(pk=pk)).data)
+
+    def _reveal(self, request, pk=None):
+        obj = self.get_object()
+        if not can_reveal(request.user, self.spec):
+            raise PermissionDenied
+        values = {n: getattr(obj, n) for n in self.spec.masked_fields}
+        log.record(request.user, AuditEntry.Action.REVEAL, obj, extra={"fields": sorted(values)}, request=request)
+        return Response(values)
+
+    def _restore(self, request, pk=None):
+        obj = services.restore(request.user, self.spec.model, pk)
+        return Response(self.get_serializer(obj).data)
+
+    def _notes(self, request, pk=None):
+        obj = self.get_object()
+        if request.method == "POST":
+            ser = NoteInput(data=request.data)
+            ser.is_valid(raise_exception=True)
+            Note.objects.create(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk,
+                                body=ser.validated_data["body"], author=request.user)
+        items = [{
+            "kind": i.kind, "at": i.at, "actor": str(i.actor) if i.actor else None,
+            "action": i.obj.action if i.kind == "audit" else None,
+            "body": i.obj.body if i.kind == "note" else None,
+            "changes": {k: [mask(self.spec, k, v) for v in pair] if k in self.spec.masked_fields else pair
+                        for k, pair in i.obj.changes.items()} if i.kind == "audit" else None,
+        } for i in timeline(obj)]
+        return Response(TimelineItem(items, many=True).data,
+                        status=status.HTTP_201_CREATED if request.method == "POST" else 200)
+
+
+def _named(fn, name):
+    """A fresh function per entity (drf-spectacular stores its overrides on the function)."""
+
+    def method(self, request, *args, **kwargs):
+        return fn(self, request, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+def viewset_class(spec):
+    Serializer = serializer_class(spec)
+    name = spec.model.__name__
+    tags = [str(spec.key)]
+    ok = {200: Serializer, **{k: v for k, v in ERRORS.items() if k != 409}}
+    attrs = {
+        "spec": spec,
+        "serializer_class": Serializer,
+        "filterset_class": filterset_class(spec),
+        "queryset": spec.model.objects.none(),
+        "list": extend_schema(tags=tags, responses={200: Serializer(many=True), 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403]})(
+            _named(EntityViewSet.list, "list")),
+        "retrieve": extend_schema(tags=tags, responses=ok)(_named(EntityViewSet.retrieve, "retrieve")),
+        "create": extend_schema(tags=tags, responses={201: Serializer, **ERRORS})(_named(EntityViewSet.create, "create")),
+        "partial_update": extend_schema(tags=tags, responses={200: Serializer, **ERRORS})(
+            _named(EntityViewSet.partial_update, "partial_update")),
+        "destroy": extend_schema(tags=tags, responses={204: None, **ERRORS})(_named(EntityViewSet.destroy, "destroy")),
+    }
+
+    def extra(method_name, fn, methods, **schema):
+        attrs[method_name] = action(detail=True, methods=methods, url_path=method_name, url_name=method_name)(
+            extend_schema(tags=tags, **schema)(_named(fn, method_name)))
+
+    if spec.has_owner:
+        extra("transfer", EntityViewSet._transfer, ["post"], request=TransferInput, responses=ok)
+    if spec.masked_fields:
+        revealed = inline_serializer(f"{name}Revealed", {n: serializers.CharField() for n in spec.masked_fields})
+        extra("reveal", EntityViewSet._reveal, ["post"], request=None, responses={200: revealed, **ERRORS})
+    if spec.soft_delete:
+        extra("restore", EntityViewSet._restore, ["post"], request=None, responses=ok)
+    extra("notes", EntityViewSet._notes, ["get", "post"], request=NoteInput,
+          responses={200: TimelineItem(many=True), 201: TimelineItem(many=True), **ERRORS})
+    return type(f"{name}ViewSet", (EntityViewSet,), attrs)

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "crm.core"
+    label = "core"
+    verbose_name = _("Kernel")
+
+    def ready(self):
+        from .access import special  # noqa: F401  registers the kernel's special permissions
+        from .audit import receivers  # noqa: F401  login history

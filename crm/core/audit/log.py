@@ -1,0 +1,57 @@
+"""Writing the audit trail. Values are stored as JSON-able raw values; FKs by their display text
+(the referenced record may be renamed or deleted later)."""
+
+import datetime
+import decimal
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from .models import AuditEntry
+
+
+def client_ip(request):
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def jsonable(field, obj):
+    if isinstance(field, models.ForeignKey):
+        related = getattr(obj, field.name)
+        return str(related) if related is not None else None
+    value = field.value_from_object(obj)
+    if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+def snapshot(obj, field_names) -> dict:
+    opts = obj._meta
+    return {name: jsonable(opts.get_field(name), obj) for name in field_names}
+
+
+def diff(before: dict, after: dict) -> dict:
+    return {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
+
+
+def record(actor, action, obj=None, changes=None, extra=None, request=None, ip=None):
+    return AuditEntry.objects.create(**entry_kwargs(actor, action, obj, changes, extra, ip or client_ip(request)))
+
+
+def entry_kwargs(actor, action, obj=None, changes=None, extra=None, ip=None):
+    kwargs = dict(actor=actor, action=action, changes=changes or {}, extra=extra or {}, ip=ip)
+    if obj is not None:
+        kwargs.update(
+            content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
+            object_id=obj.pk,
+            object_repr=str(obj)[:200],
+        )
+    return kwargs
+
+
+def history(obj, limit=100):
+    ct = ContentType.objects.get_for_model(obj)
+    return AuditEntry.objects.filter(content_type=ct, object_id=obj.pk).select_related("actor")[:limit]

@@ -1,0 +1,113 @@
+"""The entity base: an abstract model assembled from feature mixins (DESIGN.md mechanism 1).
+
+No multi-table inheritance: each entity is one table. Scope fields (owner, department) are
+plain foreign keys so the scope predicate is one indexed comparison.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class EntityQuerySet(models.QuerySet):
+    def for_user(self, user, action="view"):
+        """The only way a user's read reaches the database (DESIGN.md mechanism 3)."""
+        from ..access.scope import scope_q
+
+        return self.filter(scope_q(user, self.model, action))
+
+    def alive(self):
+        if hasattr(self.model, "deleted_at"):
+            return self.filter(deleted_at__isnull=True)
+        return self
+
+
+class _BaseEntityManager(models.Manager.from_queryset(EntityQuerySet)):
+    pass
+
+
+class EntityManager(_BaseEntityManager):
+    """Default manager: deleted (recycle-bin) rows are invisible."""
+
+    def get_queryset(self):
+        return super().get_queryset().alive()
+
+
+class AllObjectsManager(_BaseEntityManager):
+    """Includes rows in the recycle bin; used by the recycle bin and restore only."""
+
+
+class TimestampedMixin(models.Model):
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+", editable=False,
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("updated by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+", editable=False,
+    )
+
+    class Meta:
+        abstract = True
+
+
+class VersionedMixin(models.Model):
+    """Optimistic locking: every save bumps the version; a stale save is refused."""
+
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class OwnedMixin(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+", editable=False,
+    )
+    department = models.ForeignKey(
+        settings.CRM_DEPARTMENT_MODEL, verbose_name=_("owning department"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+", editable=False,
+    )
+
+    class Meta:
+        abstract = True
+
+
+class CustomFieldsMixin(models.Model):
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class TaggedMixin(models.Model):
+    tags = models.ManyToManyField("core.Tag", verbose_name=_("tags"), blank=True, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class SoftDeleteMixin(models.Model):
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("deleted by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+", editable=False,
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Entity(TimestampedMixin, VersionedMixin, OwnedMixin, CustomFieldsMixin, TaggedMixin, SoftDeleteMixin):
+    """A main business entity: owned, scoped, versioned, taggable, recoverable."""
+
+    objects = EntityManager()
+    all_objects = AllObjectsManager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "all_objects"

@@ -1,0 +1,65 @@
+"""How one field of one record is shown to one user: in lists, on detail pages, in exports."""
+
+import datetime
+import decimal
+
+from django.db import models
+from django.template.defaultfilters import date as date_filter
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from ..access.masking import present
+
+
+def field_label(model, name):
+    try:
+        return model._meta.get_field(name).verbose_name
+    except Exception:
+        return name
+
+
+def raw_value(user, spec, obj, name, revealed=False):
+    if name in spec.masked_fields:
+        return present(user, spec, obj, name, revealed)
+    field = spec.model._meta.get_field(name)
+    if field.many_to_many or field.one_to_many:
+        return ", ".join(str(x) for x in getattr(obj, name).all())
+    if field.choices:
+        return getattr(obj, f"get_{name}_display")()
+    return getattr(obj, name)
+
+
+def display(user, spec, obj, name, revealed=False):
+    value = raw_value(user, spec, obj, name, revealed)
+    return format_value(value)
+
+
+def format_value(value):
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, datetime.datetime):
+        return date_filter(timezone.localtime(value), "Y-m-d H:i")
+    if isinstance(value, datetime.date):
+        return date_filter(value, "Y-m-d")
+    if isinstance(value, decimal.Decimal):
+        return formats.number_format(value, 2, use_l10n=True, force_grouping=True)
+    if isinstance(value, models.Model):
+        return str(value)
+    return value
+
+
+def choice_label(model, name, raw):
+    """Label of a stored choice value (for history entries that store raw values)."""
+    try:
+        field = model._meta.get_field(name)
+    except Exception:
+        return raw
+    if field.choices and raw is not None:
+        return dict(field.flatchoices).get(raw, raw)
+    if isinstance(raw, bool):
+        return _("Yes") if raw else _("No")
+    if isinstance(raw, list):
+        return ", ".join(str(x) for x in raw)
+    return raw

@@ -1,0 +1,67 @@
+"""FilterSets generated from an EntitySpec; the UI and the API use the same class."""
+
+import datetime
+
+import django_filters
+from django.db import models
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from ..entities.registry import get_spec
+from .widgets import DateInput, LookupSelect
+
+
+class DayBoundFilter(django_filters.DateFilter):
+    """A date filter on a datetime column that stays index-friendly: `>= day 00:00` or
+    `< next day 00:00` in the user's time zone, never DATE(column)."""
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        start = timezone.make_aware(datetime.datetime.combine(value, datetime.time.min))
+        if self.lookup_expr == "gte":
+            return qs.filter(**{f"{self.field_name}__gte": start})
+        return qs.filter(**{f"{self.field_name}__lt": start + datetime.timedelta(days=1)})
+
+
+class EntityFilterSet(django_filters.FilterSet):
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        for f in self.filters.values():
+            field = f.field
+            widget = field.widget
+            if isinstance(f, django_filters.ModelChoiceFilter):
+                try:
+                    url = reverse(f"{get_spec(f.queryset.model).key}-lookup")
+                    f.field.widget = LookupSelect(url)
+                except (LookupError, NoReverseMatch):
+                    pass
+            elif isinstance(f, (django_filters.DateTimeFilter, django_filters.DateFilter)):
+                field.widget = DateInput()
+            elif hasattr(widget, "attrs"):
+                widget.attrs.setdefault("class", "form-select" if "Select" in type(widget).__name__ else "form-control")
+
+
+def filterset_class(spec):
+    custom = spec.override("filters", "FilterSet")
+    if custom is not None:
+        return custom
+    tag_fields = {k: v for k, v in spec.filter_fields.items() if k != "tags"}
+    attrs = {"Meta": type("Meta", (), {"model": spec.model, "fields": tag_fields})}
+    if "tags" in spec.filter_fields:
+        attrs["tags"] = django_filters.CharFilter(field_name="tags__name", label=spec.model._meta.get_field("tags").verbose_name)
+    cls = type(f"{spec.model.__name__}FilterSet", (EntityFilterSet,), attrs)
+    # Choices filters render as selects; datetime ranges as dates.
+    for name, f in cls.base_filters.items():
+        model_field = _model_field(spec.model, f.field_name)
+        if isinstance(model_field, models.DateTimeField):
+            lookup = f.lookup_expr
+            cls.base_filters[name] = DayBoundFilter(field_name=f.field_name, lookup_expr=lookup, label=f.label)
+    return cls
+
+
+def _model_field(model, name):
+    try:
+        return model._meta.get_field(name)
+    except Exception:
+        return None

@@ -1,0 +1,108 @@
+"""Pages that are not one entity's: home, global search, my account, API tokens, API docs."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ..access.models import ApiToken
+from ..access.scope import can
+from ..audit.models import AuditEntry
+from ..entities.registry import all_specs
+from . import cells
+
+
+@login_required
+def home(request):
+    """The personal workspace (UX-2): my records per entity, my recent changes."""
+    user = request.user
+    blocks = []
+    for spec in all_specs():
+        if not (spec.has_owner and spec.menu and can(user, spec.key, "view")):
+            continue
+        mine = spec.model.objects.filter(owner=user)
+        rows = list(mine.order_by("-updated_at", "-pk")[:6])
+        blocks.append({"spec": spec, "rows": rows[:5], "more": len(rows) > 5})
+    recent = AuditEntry.objects.filter(actor=user).exclude(content_type=None).order_by("-at")[:10]
+    return render(request, "crm/home.html", {"blocks": blocks, "recent": recent})
+
+
+def search_results(user, q, per_entity):
+    groups = []
+    if len(q) < 1:
+        return groups
+    digits = q.replace(" ", "").replace("-", "")
+    for spec in all_specs():
+        if not spec.search_fields or not can(user, spec.key, "view"):
+            continue
+        cond = Q()
+        for name in spec.search_fields:
+            if name in spec.masked_fields:
+                if digits.isdigit() and len(digits) >= 3:
+                    cond |= Q(**{f"{name}__endswith": digits})
+            else:
+                cond |= Q(**{f"{name}__icontains": q})
+        qs = spec.model.objects.for_user(user).filter(cond)
+        if spec.select_related:
+            qs = qs.select_related(*spec.select_related)
+        order = "-updated_at" if hasattr(spec.model, "updated_at") else "pk"
+        rows = list(qs.order_by(order, "-pk")[: per_entity + 1])
+        if rows:
+            shown = (spec.default_columns or spec.list_columns)[:4]
+            groups.append({
+                "spec": spec,
+                "more": len(rows) > per_entity,
+                "rows": [(o, [cells.display(user, spec, o, c) for c in shown]) for o in rows[:per_entity]],
+            })
+    return groups
+
+
+@login_required
+def search(request):
+    q = (request.GET.get("q") or "").strip()[:100]
+    suggest = request.GET.get("suggest") == "1"
+    groups = search_results(request.user, q, 5 if suggest else 20)
+    template = "crm/_search_suggest.html" if suggest and request.htmx else "crm/search.html"
+    return render(request, template, {"groups": groups, "search_query": q})
+
+
+@login_required
+def account(request):
+    user = request.user
+    logins = AuditEntry.objects.filter(actor=user, action__in=["login", "logout"]).order_by("-at")[:20]
+    return render(request, "crm/account/account.html", {"logins": logins})
+
+
+@login_required
+def api_tokens(request):
+    created = None
+    error = None
+    if request.method == "POST":
+        name = (request.POST.get("name") or "").strip()[:100]
+        days = request.POST.get("days") or "90"
+        if not name:
+            error = _("Give the token a name, e.g. the system that will use it.")
+        elif not days.isdigit() or not 1 <= int(days) <= 3650:
+            error = _("Choose a validity between 1 and 3650 days.")
+        else:
+            _token, created = ApiToken.issue(request.user, name, int(days))
+    tokens = ApiToken.objects.filter(user=request.user)
+    return render(request, "crm/account/tokens.html", {"tokens": tokens, "created": created, "error": error},
+                  status=400 if error else 200)
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, pk):
+    updated = ApiToken.objects.filter(user=request.user, pk=pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if updated:
+        messages.success(request, _("The token was revoked."))
+    return redirect("api-tokens")
+
+
+@login_required
+def api_docs(request):
+    return render(request, "crm/api_docs.html")

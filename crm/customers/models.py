@@ -1,0 +1,231 @@
+"""Customers and contacts (CUS-1, CUS-2, CUS-4)."""
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.core.entities.base import Entity
+from crm.core.fields import CreditCodeField, PhoneField
+from crm.core.pinyin import initials
+
+
+class Industry(models.TextChoices):
+    MANUFACTURING = "manufacturing", _("Manufacturing")
+    IT = "it", _("IT and software")
+    FINANCE = "finance", _("Finance and insurance")
+    RETAIL = "retail", _("Retail and wholesale")
+    HEALTHCARE = "healthcare", _("Healthcare")
+    EDUCATION = "education", _("Education")
+    CONSTRUCTION = "construction", _("Construction and real estate")
+    LOGISTICS = "logistics", _("Logistics")
+    ENERGY = "energy", _("Energy")
+    GOVERNMENT = "government", _("Government and public sector")
+    SERVICES = "services", _("Professional services")
+    OTHER = "other", _("Other")
+
+
+class Level(models.TextChoices):
+    STRATEGIC = "strategic", _("Strategic")
+    IMPORTANT = "important", _("Important")
+    NORMAL = "normal", _("Normal")
+    SMALL = "small", _("Small")
+
+
+class CustomerType(models.TextChoices):
+    COMPANY = "company", _("Company")
+    PERSON = "person", _("Individual")
+    GOVERNMENT = "government", _("Government or institution")
+    DEALER = "dealer", _("Dealer")
+
+
+class CustomerStatus(models.TextChoices):
+    POTENTIAL = "potential", _("Potential")
+    ACTIVE = "active", _("Transacting")
+    DORMANT = "dormant", _("Dormant")
+    LOST = "lost", _("Lost")
+
+
+class CreditRating(models.TextChoices):
+    AAA = "AAA", "AAA"
+    AA = "AA", "AA"
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+
+
+class Source(models.TextChoices):
+    REFERRAL = "referral", _("Referral")
+    WEBSITE = "website", _("Website")
+    EXHIBITION = "exhibition", _("Exhibition")
+    CAMPAIGN = "campaign", _("Marketing campaign")
+    COLD_CALL = "cold_call", _("Cold call")
+    WECHAT = "wechat", _("WeChat")
+    PARTNER = "partner", _("Partner")
+    OTHER = "other", _("Other")
+
+
+class Customer(Entity):
+    """A customer (客户): a company or a person we sell to."""
+
+    code = models.CharField(_("customer number"), max_length=30, blank=True, db_index=True)
+    name = models.CharField(_("name"), max_length=200)
+    mnemonic_code = models.CharField(
+        _("mnemonic code"), max_length=30, blank=True, db_index=True,
+        help_text=_("Left blank, the pinyin initials of the name are used."),
+    )
+    customer_type = models.CharField(_("customer type"), max_length=20, choices=CustomerType.choices, default=CustomerType.COMPANY)
+    level = models.CharField(_("customer level"), max_length=20, choices=Level.choices, default=Level.NORMAL)
+    status = models.CharField(_("customer status"), max_length=20, choices=CustomerStatus.choices, default=CustomerStatus.POTENTIAL)
+    industry = models.CharField(_("industry"), max_length=30, choices=Industry.choices, blank=True)
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True)
+    credit_rating = models.CharField(_("credit rating"), max_length=5, choices=CreditRating.choices, blank=True)
+    credit_limit = models.DecimalField(
+        _("credit limit"), max_digits=16, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
+    credit_code = CreditCodeField(_("unified social credit code"), blank=True)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent company"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    phone = PhoneField(_("main phone"), blank=True)
+    finance_phone = PhoneField(_("finance phone"), blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    website = models.URLField(_("website"), blank=True)
+    country = models.CharField(_("country"), max_length=60, blank=True, default="中国")
+    province = models.CharField(_("province"), max_length=60, blank=True)
+    city = models.CharField(_("city"), max_length=60, blank=True)
+    district = models.CharField(_("district"), max_length=60, blank=True)
+    address = models.CharField(_("office address"), max_length=255, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=12, blank=True)
+    registered_at = models.DateTimeField(_("registered at"), default=timezone.now)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [
+            models.Index(fields=["updated_at", "id"], name="cust_updated"),
+            models.Index(fields=["department", "updated_at", "id"], name="cust_dept_updated"),
+            models.Index(fields=["owner", "updated_at", "id"], name="cust_owner_updated"),
+            models.Index(fields=["name", "id"], name="cust_name"),
+            models.Index(fields=["phone"], name="cust_phone"),
+            models.Index(fields=["credit_code"], name="cust_credit_code"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        if not self.mnemonic_code and self.name:
+            self.mnemonic_code = initials(self.name)
+        if self.parent_id:
+            if self.pk and self.parent_id == self.pk:
+                raise ValidationError({"parent": _("A company cannot be its own parent.")})
+            seen, cur = {self.pk}, Customer.all_objects.filter(pk=self.parent_id).values_list("parent_id", flat=True).first()
+            for _hop in range(100):
+                if cur is None:
+                    break
+                if cur in seen:
+                    raise ValidationError({"parent": _("This parent company would create a cycle in the hierarchy.")})
+                seen.add(cur)
+                cur = Customer.all_objects.filter(pk=cur).values_list("parent_id", flat=True).first()
+
+    def after_create(self, user):
+        if not self.code:
+            # A stable number until numbering rules (SYS-5) take over.
+            self.code = f"C{self.pk:07d}"
+            Customer.all_objects.filter(pk=self.pk).update(code=self.code)
+
+    def after_soft_delete(self, user, when):
+        # Contacts go to the recycle bin with their customer, and come back with it.
+        Contact.objects.filter(customer=self).update(deleted_at=when, deleted_by=user)
+
+    def after_restore(self, user, deleted_at):
+        Contact.all_objects.filter(customer=self, deleted_at=deleted_at).update(deleted_at=None, deleted_by=None)
+
+
+class Gender(models.TextChoices):
+    MALE = "m", _("Male")
+    FEMALE = "f", _("Female")
+    UNKNOWN = "", _("Not given")
+
+
+class Contact(Entity):
+    """A contact person (联系人) at a customer; `reports_to` gives the customer's org chart."""
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="contacts")
+    name = models.CharField(_("name"), max_length=100)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    dept = models.CharField(_("department"), max_length=100, blank=True)
+    title = models.CharField(_("position"), max_length=100, blank=True)
+    reports_to = models.ForeignKey(
+        "self", verbose_name=_("reports to"), null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+    mobile = PhoneField(_("mobile"), blank=True)
+    office_phone = PhoneField(_("office phone"), blank=True)
+    home_phone = PhoneField(_("home phone"), blank=True)
+    fax = PhoneField(_("fax"), blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    wechat = models.CharField(_("WeChat"), max_length=60, blank=True)
+    hobbies = models.CharField(_("hobbies"), max_length=255, blank=True)
+    preferences = models.CharField(_("preferences"), max_length=255, blank=True)
+    notes = models.TextField(_("additional information"), blank=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        indexes = [
+            models.Index(fields=["updated_at", "id"], name="cont_updated"),
+            models.Index(fields=["department", "updated_at", "id"], name="cont_dept_updated"),
+            models.Index(fields=["owner", "updated_at", "id"], name="cont_owner_updated"),
+            models.Index(fields=["customer", "name"], name="cont_customer"),
+            models.Index(fields=["name", "id"], name="cont_name"),
+            models.Index(fields=["mobile"], name="cont_mobile"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=models.Q(is_primary=True, deleted_at__isnull=True),
+                name="one_primary_contact_per_customer",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def age(self):
+        if not self.birthday:
+            return None
+        today = date.today()
+        return today.year - self.birthday.year - ((today.month, today.day) < (self.birthday.month, self.birthday.day))
+
+    def clean(self):
+        super().clean()
+        if self.birthday and self.birthday > date.today():
+            raise ValidationError({"birthday": _("The birthday cannot be in the future.")})
+        if self.reports_to_id:
+            boss = Contact.all_objects.filter(pk=self.reports_to_id).values_list("customer_id", flat=True).first()
+            if self.customer_id and boss != self.customer_id:
+                raise ValidationError({"reports_to": _("The manager must be a contact of the same customer.")})
+            seen, cur = {self.pk}, self.reports_to_id
+            for _hop in range(100):
+                if cur is None:
+                    break
+                if cur in seen:
+                    raise ValidationError({"reports_to": _("This would create a cycle in the reporting line.")})
+                seen.add(cur)
+                cur = Contact.all_objects.filter(pk=cur).values_list("reports_to_id", flat=True).first()
+
+    def before_restore(self, user):
+        if Customer.all_objects.filter(pk=self.customer_id, deleted_at__isnull=False).exists():
+            raise ValidationError(_("Restore the customer %(customer)s first.") % {"customer": self.customer})
+
+    def before_write(self, user):
+        if self.is_primary:  # one primary contact per customer: the new one takes over
+            Contact.objects.filter(customer_id=self.customer_id, is_primary=True).exclude(pk=self.pk).update(is_primary=False)

@@ -1,0 +1,61 @@
+from crm.core.entities.registry import EntitySpec, MenuEntry, register_entity
+
+from .models import Contact, Customer
+
+PHONE = "phone"
+
+register_entity(
+    Customer,
+    EntitySpec(
+        key="customers",
+        list_columns=[
+            "code", "name", "mnemonic_code", "customer_type", "level", "status", "industry", "source",
+            "credit_rating", "credit_limit", "phone", "email", "province", "city", "owner", "department",
+            "parent", "registered_at", "updated_at",
+        ],
+        default_columns=["code", "name", "level", "status", "city", "phone", "owner", "updated_at"],
+        form_fields=[
+            "name", "mnemonic_code", "customer_type", "level", "status", "industry", "source", "credit_rating",
+            "credit_limit", "credit_code", "parent", "phone", "finance_phone", "email", "website", "country",
+            "province", "city", "district", "address", "postcode", "registered_at", "tags", "notes",
+        ],
+        filter_fields={
+            "name": ["icontains"], "code": ["exact"], "customer_type": ["exact"], "level": ["exact"],
+            "status": ["exact"], "industry": ["exact"], "source": ["exact"], "credit_rating": ["exact"],
+            "province": ["exact"], "city": ["exact"], "owner": ["exact"], "department": ["exact"],
+            "parent": ["exact"], "tags": ["exact"], "updated_at": ["gte", "lte"], "registered_at": ["gte", "lte"],
+        },
+        sort_fields=["updated_at", "created_at", "registered_at", "name", "code", "credit_limit"],
+        search_fields=["name", "mnemonic_code", "code", "phone", "email"],
+        masked_fields={"phone": PHONE, "finance_phone": PHONE},
+        select_related=["owner", "department", "parent"],
+        menu=MenuEntry(group="customers", icon="building", order=10),
+        testing="crm.customers.testing:CustomerTestData",
+    ),
+)
+
+register_entity(
+    Contact,
+    EntitySpec(
+        key="contacts",
+        list_columns=[
+            "name", "customer", "gender", "title", "dept", "is_primary", "mobile", "office_phone", "email",
+            "wechat", "birthday", "owner", "department", "updated_at",
+        ],
+        default_columns=["name", "customer", "title", "mobile", "email", "owner", "updated_at"],
+        form_fields=[
+            "customer", "name", "gender", "birthday", "dept", "title", "reports_to", "is_primary", "mobile",
+            "office_phone", "home_phone", "fax", "email", "wechat", "hobbies", "preferences", "tags", "notes",
+        ],
+        filter_fields={
+            "name": ["icontains"], "customer": ["exact"], "gender": ["exact"], "is_primary": ["exact"],
+            "owner": ["exact"], "department": ["exact"], "tags": ["exact"], "updated_at": ["gte", "lte"],
+        },
+        sort_fields=["updated_at", "created_at", "name"],
+        search_fields=["name", "mobile", "email"],
+        masked_fields={"mobile": PHONE, "office_phone": PHONE, "home_phone": PHONE, "fax": PHONE},
+        select_related=["owner", "department", "customer"],
+        menu=MenuEntry(group="customers", icon="person-lines-fill", order=20),
+        testing="crm.customers.testing:ContactTestData",
+    ),
+)

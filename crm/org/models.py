@@ -1,0 +1,131 @@
+"""Organisation (SYS-1, SYS-2): the department tree and employees, who are the users."""
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.core.entities.base import EntityQuerySet, TimestampedMixin, VersionedMixin
+from crm.core.fields import PhoneField
+
+
+class DepartmentQuerySet(EntityQuerySet):
+    def subtree(self, department):
+        return self.filter(path__startswith=department.path)
+
+
+class Department(TimestampedMixin, VersionedMixin, models.Model):
+    """A node of the department tree (部门). `path` is the materialised path `/1/4/9/`, so a
+    subtree is one indexed prefix query."""
+
+    name = models.CharField(_("name"), max_length=100)
+    code = models.CharField(_("code"), max_length=30, blank=True)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent department"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="children",
+    )
+    path = models.CharField(max_length=255, editable=False, db_index=True, default="")
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    sort_order = models.PositiveIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    manager = models.ForeignKey(
+        "org.User", verbose_name=_("manager"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    description = models.TextField(_("description"), blank=True)
+
+    objects = DepartmentQuerySet.as_manager()
+    all_objects = DepartmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.parent_id and self.pk:
+            parent_path = Department.objects.filter(pk=self.parent_id).values_list("path", flat=True).first() or ""
+            if f"/{self.pk}/" in parent_path:
+                raise ValidationError({"parent": _("A department cannot be moved under itself or its own sub-department.")})
+
+    def compute_path(self):
+        parent_path = self.parent.path if self.parent_id else "/"
+        return f"{parent_path}{self.pk}/", (self.parent.depth + 1 if self.parent_id else 0)
+
+    def after_create(self, user):
+        self.path, self.depth = self.compute_path()
+        Department.objects.filter(pk=self.pk).update(path=self.path, depth=self.depth)
+
+    def after_update(self, user, changes):
+        if "parent" not in changes:
+            return
+        old_prefix = self.path
+        self.path, self.depth = self.compute_path()
+        for d in Department.objects.filter(path__startswith=old_prefix).order_by("depth"):
+            d.path = self.path + d.path[len(old_prefix):]
+            d.depth = d.path.count("/") - 2
+            Department.objects.filter(pk=d.pk).update(path=d.path, depth=d.depth)
+
+    @property
+    def indent(self):
+        return range(self.depth)
+
+
+class EmployeeManager(UserManager.from_queryset(EntityQuerySet)):
+    pass
+
+
+class EmployeeStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    LEFT = "left", _("Left")
+
+
+class User(TimestampedMixin, VersionedMixin, AbstractUser):
+    """An employee (员工) who logs in. `name` is the full name as written (张三, Jane Smith)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    code = models.CharField(_("employee code"), max_length=30, blank=True)
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="members",
+    )
+    position = models.CharField(_("position"), max_length=100, blank=True)
+    manager = models.ForeignKey(
+        "self", verbose_name=_("manager"), null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    mobile = PhoneField(_("mobile"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=EmployeeStatus.choices, default=EmployeeStatus.ACTIVE)
+    left_at = models.DateTimeField(_("left at"), null=True, blank=True, editable=False)
+    language = models.CharField(_("language"), max_length=10, blank=True, choices=[("zh-hans", "简体中文"), ("en", "English")])
+
+    objects = EmployeeManager()
+    audit_exclude = ("password", "last_login", "is_superuser", "is_staff", "first_name", "last_name")
+
+    class Meta:
+        ordering = ["username"]
+        verbose_name = _("employee")
+        verbose_name_plural = _("employees")
+        constraints = [
+            models.UniqueConstraint(fields=["code"], condition=~models.Q(code=""), name="uniq_employee_code"),
+        ]
+
+    def __str__(self):
+        return self.name or self.username
+
+    def clean(self):
+        super().clean()
+        if self.manager_id and self.pk:
+            seen, cur = {self.pk}, self.manager
+            while cur is not None:
+                if cur.pk in seen:
+                    raise ValidationError({"manager": _("This would make the employee their own manager.")})
+                seen.add(cur.pk)
+                cur = cur.manager
+
+    def mark_left(self):
+        self.status = EmployeeStatus.LEFT
+        self.is_active = False
+        self.left_at = timezone.now()

@@ -1,0 +1,76 @@
+from crm.core.access.models import Role
+from django.utils.translation import gettext_lazy as _
+
+from crm.core.entities.registry import DetailAction, EntitySpec, MenuEntry, register_entity
+from crm.core.ui.menu import add_menu_item
+
+from .models import Department, User
+
+register_entity(
+    Department,
+    EntitySpec(
+        key="departments",
+        list_columns=["name", "code", "parent", "manager", "is_active", "sort_order", "updated_at"],
+        default_columns=["name", "code", "parent", "manager", "is_active"],
+        form_fields=["name", "code", "parent", "manager", "sort_order", "is_active", "description"],
+        filter_fields={"name": ["icontains"], "parent": ["exact"], "is_active": ["exact"]},
+        sort_fields=["path", "name", "updated_at"],
+        default_sort="path",
+        search_fields=["name", "code"],
+        select_related=["parent", "manager"],
+        owner_field=None,
+        department_field="id",
+        menu=MenuEntry(group="organisation", icon="diagram-3", order=10),
+        testing="crm.org.testing:DepartmentTestData",
+        actions=("view", "create", "edit", "delete"),
+    ),
+)
+
+register_entity(
+    User,
+    EntitySpec(
+        key="employees",
+        list_columns=["username", "name", "code", "department", "position", "manager", "mobile", "email", "status", "last_login"],
+        default_columns=["username", "name", "code", "department", "position", "mobile", "status"],
+        form_fields=["username", "name", "code", "department", "position", "manager", "mobile", "email", "status", "language", "roles"],
+        filter_fields={"name": ["icontains"], "department": ["exact"], "status": ["exact"], "roles": ["exact"]},
+        sort_fields=["username", "name", "updated_at"],
+        default_sort="username",
+        search_fields=["name", "username", "code", "mobile", "email"],
+        masked_fields={"mobile": "phone"},
+        select_related=["department", "manager"],
+        owner_field="id",
+        department_field="department",
+        menu=MenuEntry(group="organisation", icon="people", order=20),
+        testing="crm.org.testing:EmployeeTestData",
+        detail_actions=[
+            DetailAction(_("Hand over records"), "employee-handover", "box-arrow-right", "handover"),
+            DetailAction(_("Set password"), "employee-password", "key", "manage_roles"),
+        ],
+        actions=("view", "create", "edit", "delete", "assign"),
+        hard_delete=True,
+    ),
+)
+
+register_entity(
+    Role,
+    EntitySpec(
+        key="roles",
+        list_columns=["name", "description", "is_active"],
+        form_fields=["name", "description", "is_active"],
+        filter_fields={"name": ["icontains"], "is_active": ["exact"]},
+        sort_fields=["name"],
+        default_sort="name",
+        search_fields=["name"],
+        owner_field=None,
+        department_field=None,
+        menu=MenuEntry(group="organisation", icon="shield-lock", order=30),
+        testing="crm.org.testing:RoleTestData",
+        detail_actions=[DetailAction(_("Permissions"), "role-permissions", "shield-check", "manage_roles")],
+        actions=("view", "create", "edit", "delete"),
+        hard_delete=True,
+    ),
+)
+
+add_menu_item("organisation", _("Department tree"), "org-tree", icon="diagram-2", order=5, entity="departments")
+add_menu_item("organisation", _("Login history"), "login-history", icon="clock-history", special="view_audit", order=40)

@@ -1,0 +1,29 @@
+from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from crm.core.access.models import Role
+from crm.core.api.serializers import EntitySerializer
+
+from .models import User
+
+
+class UserSerializer(EntitySerializer):
+    roles = serializers.PrimaryKeyRelatedField(many=True, queryset=Role.objects.all(), required=False)
+    password = serializers.CharField(write_only=True, required=False, min_length=8,
+                                     help_text="Initial password; required when creating an employee.")
+
+    class Meta:
+        model = User
+        fields = ["id", "display", "username", "name", "code", "department", "position", "manager", "mobile",
+                  "email", "status", "language", "is_active", "left_at", "last_login", "roles", "password", "version"]
+        read_only_fields = ["is_active", "left_at", "last_login"]
+
+    def validate(self, attrs):
+        if self.instance is None and not attrs.get("password"):
+            raise serializers.ValidationError({"password": [_("This field is required.")]})
+        if attrs.get("password"):
+            password_validation.validate_password(attrs["password"])
+            attrs["password"] = make_password(attrs["password"])
+        return attrs

@@ -1,0 +1,20 @@
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from crm.core.api.urls import api_urlpatterns
+from crm.core.ui import pages
+from crm.core.ui.urls import entity_urlpatterns
+
+urlpatterns = [
+    path("", pages.home, name="home"),
+    path("search/", pages.search, name="search"),
+    path("account/", pages.account, name="account"),
+    path("account/tokens/", pages.api_tokens, name="api-tokens"),
+    path("account/tokens/<int:pk>/revoke/", pages.api_token_revoke, name="api-token-revoke"),
+    path("api/docs/", pages.api_docs, name="api-docs"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("", include("crm.org.urls")),
+    *entity_urlpatterns(),
+    *api_urlpatterns(),
+]
