@@ -1,0 +1,28 @@
+import pytest
+
+from crm.core.access.levels import Scope
+from crm.core.testing.org import make_tree, make_user
+
+
+@pytest.fixture
+def depts(db):
+    return make_tree()
+
+
+@pytest.fixture
+def admin(depts):
+    return make_user("root", depts["hq"], is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def rep(depts):
+    """A sales rep in Sales1 who sees and edits own customers and contacts."""
+    return make_user("rep", depts["sales1"], {"customers": Scope.OWN, "contacts": Scope.OWN,
+                                               ("employees", "view"): Scope.ALL, ("departments", "view"): Scope.ALL})
+
+
+@pytest.fixture
+def manager(depts):
+    """The Shanghai branch manager: department subtree, may reveal phones."""
+    return make_user("manager", depts["shanghai"], {"customers": Scope.SUBTREE, "contacts": Scope.SUBTREE,
+                                                     ("employees", "view"): Scope.ALL}, specials=["reveal_phone"])
