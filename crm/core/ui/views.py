@@ -400,9 +400,9 @@ def entity_lookup(request, key):
             if name not in spec.masked_fields:
                 cond |= Q(**{f"{name}__icontains": q})
         qs = qs.filter(cond)
-    name_field = spec.sort_fields[0] if spec.default_sort.lstrip("-") == "updated_at" else spec.default_sort.lstrip("-")
-    rows = qs.order_by("-updated_at" if hasattr(spec.model, "updated_at") else "pk")[:20]
-    return JsonResponse({"results": [{"value": o.pk, "text": str(o)} for o in rows], "field": name_field})
+    order = "-updated_at" if hasattr(spec.model, "updated_at") else "pk"
+    rows = qs.order_by(order, "-pk")[:20]
+    return JsonResponse({"results": [{"value": o.pk, "text": str(o)} for o in rows]})
 
 
 @login_required
