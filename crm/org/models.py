@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.core.entities.base import EntityQuerySet, TimestampedMixin, VersionedMixin
 from crm.core.fields import PhoneField
@@ -86,7 +87,7 @@ class EmployeeStatus(models.TextChoices):
 class User(TimestampedMixin, VersionedMixin, AbstractUser):
     """An employee (员工) who logs in. `name` is the full name as written (张三, Jane Smith)."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("person name", "name"), max_length=100)
     code = models.CharField(_("employee code"), max_length=30, blank=True)
     department = models.ForeignKey(
         Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT,
@@ -124,6 +125,13 @@ class User(TimestampedMixin, VersionedMixin, AbstractUser):
                     raise ValidationError({"manager": _("This would make the employee their own manager.")})
                 seen.add(cur.pk)
                 cur = cur.manager
+
+    def before_write(self, user):
+        # Leaving is the status; the login follows it.
+        if self.status == EmployeeStatus.LEFT and self.is_active:
+            self.is_active, self.left_at = False, timezone.now()
+        elif self.status == EmployeeStatus.ACTIVE and not self.is_active:
+            self.is_active, self.left_at = True, None
 
     def mark_left(self):
         self.status = EmployeeStatus.LEFT

@@ -13,7 +13,7 @@ from django.template import loader
 from django.urls import reverse_lazy
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from crm.core.access.levels import Scope
 from crm.core.access.models import Role, RoleGrant
@@ -38,6 +38,15 @@ class LoginView(auth_views.LoginView):
         if lang:
             translation.activate(lang)
             response.set_cookie("django_language", lang, samesite="Lax")
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    success_url = reverse_lazy("password_change_done")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        log.record(self.request.user, AuditEntry.Action.PASSWORD, self.request.user, request=self.request)
         return response
 
 
@@ -67,6 +76,18 @@ def department_tree(request):
     return render(request, "org/tree.html", {"departments": departments,
                                              "can_create": can(request.user, "departments", "create"),
                                              "can_edit": can(request.user, "departments", "edit")})
+
+
+# Column headings of the permission matrix (the action codes themselves stay as they are).
+ACTION_LABELS = {
+    "view": pgettext_lazy("permission action", "view"),
+    "create": pgettext_lazy("permission action", "create"),
+    "edit": pgettext_lazy("permission action", "edit"),
+    "delete": pgettext_lazy("permission action", "delete"),
+    "export": pgettext_lazy("permission action", "export"),
+    "import": pgettext_lazy("permission action", "import"),
+    "assign": pgettext_lazy("permission action", "assign"),
+}
 
 
 def _entity_actions():
@@ -110,7 +131,7 @@ def role_permissions(request, pk):
             return redirect("roles-detail", pk=role.pk)
         grants = new
     matrix = [(spec, [(a, grants.get((spec.key, a), 0)) for a in actions]) for spec, actions in rows]
-    all_actions = ["view", "create", "edit", "delete", "export", "import", "assign"]
+    all_actions = [ACTION_LABELS[a] for a in ("view", "create", "edit", "delete", "export", "import", "assign")]
     return render(request, "org/role_permissions.html", {
         "role": role, "matrix": matrix, "scopes": Scope.choices, "error": error, "all_actions": all_actions,
         "specials": [(c, label, c in role.special_permissions) for c, label in SPECIAL_PERMISSIONS.items()],

@@ -12,6 +12,7 @@ from importlib import import_module
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import cached_property
+from django.utils.text import capfirst
 
 ACTIONS = ("view", "create", "edit", "delete", "export", "import", "assign")
 
@@ -59,11 +60,11 @@ class EntitySpec:
 
     @property
     def label(self):
-        return self.model._meta.verbose_name
+        return capfirst(self.model._meta.verbose_name)
 
     @property
     def label_plural(self):
-        return self.model._meta.verbose_name_plural
+        return capfirst(self.model._meta.verbose_name_plural)
 
     @property
     def app_label(self):

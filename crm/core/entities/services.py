@@ -60,6 +60,10 @@ def check_assignee(user, spec, owner):
         raise ValidationError({"owner": _("This user is no longer active.")})
 
 
+def _raw(obj):
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields if not f.primary_key}
+
+
 def _set_m2m(obj, m2m):
     changes = {}
     for name, values in (m2m or {}).items():
@@ -107,21 +111,22 @@ def update(user, model, pk, data, m2m=None, expected_version=None):
         raise ConflictError(current, expected_version)
     fields = tracked_fields(model)
     before = log.snapshot(current, fields)
+    raw_before = _raw(current)
     for name, value in data.items():
         setattr(current, name, value)
     current.full_clean()
+    if hasattr(current, "before_write"):
+        current.before_write(user)
     changes = log.diff(before, log.snapshot(current, fields))
-    now = timezone.now()
-    values = {current._meta.get_field(n).attname: getattr(current, current._meta.get_field(n).attname) for n in data}
+    # Write every column that changed, including those the model's own rules derived.
+    values = {a: v for a, v in _raw(current).items() if v != raw_before[a]}
     if hasattr(current, "updated_at"):
-        values.update(updated_at=now, updated_by=user)
+        values.update(updated_at=timezone.now(), updated_by=user)
     guard = model._base_manager.filter(scope_q(user, model, "edit"), pk=current.pk)
     if spec.versioned:
         guard = guard.filter(version=current.version)
         values["version"] = F("version") + 1
     if changes or m2m:
-        if hasattr(current, "before_write"):
-            current.before_write(user)
         if guard.update(**values) == 0:  # saved by someone else between our read and write
             raise ConflictError(model._base_manager.get(pk=current.pk), expected_version or current.version)
         if spec.versioned:

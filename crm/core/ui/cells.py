@@ -6,6 +6,7 @@ import decimal
 from django.db import models
 from django.template.defaultfilters import date as date_filter
 from django.utils import formats, timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from ..access.masking import present
@@ -13,7 +14,7 @@ from ..access.masking import present
 
 def field_label(model, name):
     try:
-        return model._meta.get_field(name).verbose_name
+        return capfirst(model._meta.get_field(name).verbose_name)
     except Exception:
         return name
 
