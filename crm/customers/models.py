@@ -7,6 +7,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.core.entities.base import Entity
 from crm.core.fields import CreditCodeField, PhoneField
@@ -158,7 +159,7 @@ class Contact(Entity):
     """A contact person (联系人) at a customer; `reports_to` gives the customer's org chart."""
 
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="contacts")
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("person name", "name"), max_length=100)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     dept = models.CharField(_("department"), max_length=100, blank=True)
@@ -198,12 +199,14 @@ class Contact(Entity):
     def __str__(self):
         return self.name
 
-    @property
-    def age(self):
+    def _age(self):
         if not self.birthday:
             return None
         today = date.today()
         return today.year - self.birthday.year - ((today.month, today.day) < (self.birthday.month, self.birthday.day))
+
+    _age.short_description = _("age")
+    age = property(_age)
 
     def clean(self):
         super().clean()

@@ -51,6 +51,11 @@ register_entity(
             "name": ["icontains"], "customer": ["exact"], "gender": ["exact"], "is_primary": ["exact"],
             "owner": ["exact"], "department": ["exact"], "tags": ["exact"], "updated_at": ["gte", "lte"],
         },
+        detail_fields=[
+            "customer", "name", "gender", "birthday", "age", "dept", "title", "reports_to", "is_primary", "mobile",
+            "office_phone", "home_phone", "fax", "email", "wechat", "hobbies", "preferences", "tags", "notes",
+            "owner", "department", "created_by", "created_at", "updated_by", "updated_at",
+        ],
         sort_fields=["updated_at", "created_at", "name"],
         search_fields=["name", "mobile", "email"],
         masked_fields={"mobile": PHONE, "office_phone": PHONE, "home_phone": PHONE, "fax": PHONE},

@@ -16,13 +16,18 @@ def field_label(model, name):
     try:
         return capfirst(model._meta.get_field(name).verbose_name)
     except Exception:
-        return name
+        # A computed attribute (property) labels itself with `short_description`.
+        attr = getattr(model, name, None)
+        return capfirst(getattr(getattr(attr, "fget", attr), "short_description", name))
 
 
 def raw_value(user, spec, obj, name, revealed=False):
     if name in spec.masked_fields:
         return present(user, spec, obj, name, revealed)
-    field = spec.model._meta.get_field(name)
+    try:
+        field = spec.model._meta.get_field(name)
+    except Exception:
+        return getattr(obj, name)  # a computed attribute, e.g. a contact's age
     if field.many_to_many or field.one_to_many:
         return ", ".join(str(x) for x in getattr(obj, name).all())
     if field.choices:
