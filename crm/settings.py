@@ -225,6 +225,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "ENUM_NAME_OVERRIDES": {},
     "DISABLE_ERRORS_AND_WARNINGS": True,
+    "DEFAULT_GENERATOR_CLASS": "crm.core.api.schema.SchemaGenerator",
 }
 
 CRM_PAGE_SIZE = 25

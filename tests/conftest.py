@@ -26,3 +26,12 @@ def manager(depts):
     """The Shanghai branch manager: department subtree, may reveal phones."""
     return make_user("manager", depts["shanghai"], {"customers": Scope.SUBTREE, "contacts": Scope.SUBTREE,
                                                      ("employees", "view"): Scope.ALL}, specials=["reveal_phone"])
+
+
+@pytest.fixture
+def api():
+    """An API client whose every response is validated against docs/openapi.yaml (status and
+    body); authenticate with `api.as_user(user)` (a real API token) or `api.force_login(user)`."""
+    from crm.core.testing.openapi import ValidatingAPIClient
+
+    return ValidatingAPIClient()

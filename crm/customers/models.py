@@ -229,6 +229,12 @@ class Contact(Entity):
         if Customer.all_objects.filter(pk=self.customer_id, deleted_at__isnull=False).exists():
             raise ValidationError(_("Restore the customer %(customer)s first.") % {"customer": self.customer})
 
+    def get_constraints(self):
+        # Making a contact primary takes over from the previous one (before_write), so the
+        # one-primary rule is no input error; the database constraint still guards the write.
+        return [(model, [c for c in constraints if c.name != "one_primary_contact_per_customer"])
+                for model, constraints in super().get_constraints()]
+
     def before_write(self, user):
         if self.is_primary:  # one primary contact per customer: the new one takes over
             Contact.objects.filter(customer_id=self.customer_id, is_primary=True).exclude(pk=self.pk).update(is_primary=False)

@@ -1,6 +1,7 @@
 from crm.core.entities.registry import EntitySpec, MenuEntry, register_entity
 
 from .models import Contact, Customer
+from .panels import children_panel, contacts_panel
 
 PHONE = "phone"
 
@@ -30,6 +31,7 @@ register_entity(
         masked_fields={"phone": PHONE, "finance_phone": PHONE},
         select_related=["owner", "department", "parent"],
         menu=MenuEntry(group="customers", icon="building", order=10),
+        detail_panels=[contacts_panel, children_panel],
         testing="crm.customers.testing:CustomerTestData",
     ),
 )

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -23,7 +24,7 @@ class KeysetPagination(BasePagination):
         except BadCursor:
             from rest_framework.exceptions import ValidationError
 
-            raise ValidationError({"cursor": ["Invalid cursor."]})
+            raise ValidationError({"cursor": [_("Invalid cursor.")]})
         self.request, self.page = request, page
         return page.rows
 

@@ -20,11 +20,20 @@ from ..entities import services
 from ..timeline.feed import timeline
 from ..timeline.models import Note
 from ..ui.filters import filterset_class
-from .errors import ERROR_SCHEMA, Conflict
+from .errors import Conflict
 from .pagination import KeysetPagination
 from .serializers import serializer_class, writable_data
 
-ERRORS = {code: OpenApiResponse(response=ERROR_SCHEMA, description=desc) for code, desc in (
+# One named component for the error format of crm.core.api.errors (clients generate one type).
+ErrorBody = inline_serializer("Error", {"error": inline_serializer("ErrorDetail", {
+    "status": serializers.IntegerField(),
+    "code": serializers.CharField(),
+    "message": serializers.CharField(),
+    "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+    "current": serializers.DictField(required=False, help_text="409 only: the record as it is now."),
+})})
+
+ERRORS = {code: OpenApiResponse(response=ErrorBody, description=desc) for code, desc in (
     (400, "Invalid input, with field errors"), (401, "Not authenticated"), (403, "No permission"),
     (404, "Not found or out of your data scope"), (409, "Changed by someone else"),
 )}
@@ -34,8 +43,13 @@ ACTION_PERMS = {
     "transfer": "assign", "reveal": "view", "restore": "delete", "notes": "view",
 }
 
-TransferInput = inline_serializer("TransferInput", {"owner": serializers.IntegerField(), "reason": serializers.CharField(required=False, max_length=200)})
-NoteInput = inline_serializer("NoteInput", {"body": serializers.CharField(max_length=10000)})
+class TransferInput(serializers.Serializer):  # classes, not inline_serializer instances: the views call them
+    owner = serializers.IntegerField()
+    reason = serializers.CharField(required=False, max_length=200)
+
+
+class NoteInput(serializers.Serializer):
+    body = serializers.CharField(max_length=10000)
 
 
 class TimelineItem(serializers.Serializer):
@@ -173,8 +187,10 @@ def viewset_class(spec):
     }
 
     def extra(method_name, fn, methods, **schema):
-        attrs[method_name] = action(detail=True, methods=methods, url_path=method_name, url_name=method_name)(
-            extend_schema(tags=tags, **schema)(_named(fn, method_name)))
+        # extend_schema must wrap the action: action() replaces the function's `kwargs`, where
+        # drf-spectacular keeps its override, so the other order silently documents nothing.
+        attrs[method_name] = extend_schema(tags=tags, **schema)(
+            action(detail=True, methods=methods, url_path=method_name, url_name=method_name)(_named(fn, method_name)))
 
     if spec.has_owner:
         extra("transfer", EntityViewSet._transfer, ["post"], request=TransferInput, responses=ok)

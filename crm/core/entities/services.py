@@ -121,7 +121,9 @@ def update(user, model, pk, data, m2m=None, expected_version=None):
     # Write every column that changed, including those the model's own rules derived.
     values = {a: v for a, v in _raw(current).items() if v != raw_before[a]}
     if hasattr(current, "updated_at"):
-        values.update(updated_at=timezone.now(), updated_by=user)
+        values["updated_at"] = timezone.now()
+    if hasattr(current, "updated_by_id"):
+        values["updated_by"] = user
     guard = model._base_manager.filter(scope_q(user, model, "edit"), pk=current.pk)
     if spec.versioned:
         guard = guard.filter(version=current.version)

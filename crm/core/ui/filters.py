@@ -6,9 +6,27 @@ import django_filters
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext_noop
 
 from ..entities.registry import get_spec
 from .widgets import DateInput, LookupSelect
+
+# django-filter builds labels such as "updated at is greater than or equal to" from these words
+# but ships no zh_Hans catalogue; marking them here puts them into ours (same "django" domain).
+DJANGO_FILTER_LOOKUP_WORDS = (
+    gettext_noop("contains"),
+    gettext_noop("is in"),
+    gettext_noop("is greater than"),
+    gettext_noop("is greater than or equal to"),
+    gettext_noop("is less than"),
+    gettext_noop("is less than or equal to"),
+    gettext_noop("starts with"),
+    gettext_noop("ends with"),
+    gettext_noop("is in range"),
+    gettext_noop("is null"),
+    gettext_noop("exclude"),
+)
 
 
 class DayBoundFilter(django_filters.DateFilter):
@@ -57,6 +75,9 @@ def filterset_class(spec):
         if isinstance(model_field, models.DateTimeField):
             lookup = f.lookup_expr
             cls.base_filters[name] = DayBoundFilter(field_name=f.field_name, lookup_expr=lookup, label=f.label)
+        elif isinstance(model_field, models.ForeignObjectRel) and f.lookup_expr == "exact":
+            # django-filter labels a reverse relation with its related_name, which is never translated.
+            f.label = capfirst(model_field.related_model._meta.verbose_name_plural)
     return cls
 
 

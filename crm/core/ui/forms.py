@@ -73,8 +73,8 @@ class EntityForm(forms.ModelForm):
             rspec = get_spec(related)
         except LookupError:
             return
-        field.queryset = related.objects.for_user(self.user, "view")
         field.widget = LookupSelect(reverse(f"{rspec.key}-lookup"))
+        field.queryset = related.objects.for_user(self.user, "view")  # also hands the widget its choices
 
     def _mask_phones(self):
         """Users who may not see a phone number get an empty box showing the mask; left empty,

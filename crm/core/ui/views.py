@@ -170,9 +170,24 @@ def _timeline_items(obj):
     return items
 
 
+def _conflict_changes(spec, conflict):
+    """What others changed since the user loaded the form: labels, choice labels, masked phones."""
+    from ..access.masking import mask
+
+    rows = []
+    for entry in conflict.changes() if conflict else []:
+        for name, (old, new) in (entry.changes or {}).items():
+            if name in spec.masked_fields:
+                old, new = mask(spec, name, old), mask(spec, name, new)
+            rows.append((entry.actor, entry.at, cells.field_label(spec.model, name),
+                         cells.choice_label(spec.model, name, old), cells.choice_label(spec.model, name, new)))
+    return rows
+
+
 def _render_form(request, spec, form, obj=None, conflict=None, status=200, title=None):
     return render(request, "crm/entity/form.html", {
         "spec": spec, "form": form, "obj": obj, "conflict": conflict, "title": title,
+        "conflict_changes": _conflict_changes(spec, conflict),
     }, status=status)
 
 
