@@ -212,3 +212,21 @@ def test_messages_and_choices_follow_the_language(compiled_locale, boss):
     assert response.status_code == 400
     body = response.content.decode()
     assert "统一社会信用代码由 18 位数字和大写字母组成" in body
+
+
+def test_generated_labels_are_translated(compiled_locale, boss):
+    """Labels the kernel builds itself: permission-matrix actions, reverse relations, lookups."""
+    from crm.core.access.models import Role
+
+    role = Role.objects.create(name="销售代表")
+    client = Client()
+    client.force_login(boss)
+    html = text(client.get(f"/roles/{role.pk}/permissions/"))
+    assert "<th>查看</th>" in html and "<th>分配</th>" in html
+    assert 'aria-label="客户 查看"' in html
+    html = text(client.get(f"/employees/{boss.pk}/"))
+    assert ">角色</dt>" in html and ">Roles<" not in html
+    html = text(client.get("/employees/"))
+    assert 'for="id_roles">角色</label>' in html
+    html = text(client.get("/customers/"))
+    assert "名称 包含" in html  # django-filter's "contains", translated in our catalogue

@@ -130,7 +130,7 @@ def role_permissions(request, pk):
             messages.success(request, _("Permissions of “%(role)s” saved.") % {"role": role})
             return redirect("roles-detail", pk=role.pk)
         grants = new
-    matrix = [(spec, [(a, grants.get((spec.key, a), 0)) for a in actions]) for spec, actions in rows]
+    matrix = [(spec, [(a, grants.get((spec.key, a), 0), ACTION_LABELS.get(a, a)) for a in actions]) for spec, actions in rows]
     all_actions = [ACTION_LABELS[a] for a in ("view", "create", "edit", "delete", "export", "import", "assign")]
     return render(request, "org/role_permissions.html", {
         "role": role, "matrix": matrix, "scopes": Scope.choices, "error": error, "all_actions": all_actions,

@@ -14,7 +14,10 @@ from ..access.masking import present
 
 def field_label(model, name):
     try:
-        return capfirst(model._meta.get_field(name).verbose_name)
+        field = model._meta.get_field(name)
+        if isinstance(field, models.ForeignObjectRel):  # a reverse relation (an employee's roles) has no verbose_name
+            return capfirst(field.related_model._meta.verbose_name_plural)
+        return capfirst(field.verbose_name)
     except Exception:
         # A computed attribute (property) labels itself with `short_description`.
         attr = getattr(model, name, None)
