@@ -26,7 +26,8 @@ def browser(user, lang="en"):
     return client
 
 
-def api(user, lang="en"):
+def api_as(user, lang="en"):
+    """An API client authenticated with a real token, as an integration would be."""
     _token, secret = ApiToken.issue(user, "tests")
     client = APIClient(HTTP_ACCEPT_LANGUAGE=lang)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
@@ -135,7 +136,7 @@ def test_customer_edit_form_rejects_bad_input_and_changes_nothing(rep, field, va
 
 @pytest.mark.parametrize("field,value,message", CUSTOMER_BAD_INPUT)
 def test_customer_api_create_rejects_bad_input_with_field_errors(rep, field, value, message):
-    client = api(rep)
+    client = api_as(rep)
     before = state()
     body = {"name": "Acme Trading", field: value}
     response = client.post("/api/v1/customers/", body, format="json")
@@ -149,7 +150,7 @@ def test_customer_api_create_rejects_bad_input_with_field_errors(rep, field, val
 @pytest.mark.parametrize("field,value,message", CUSTOMER_BAD_INPUT)
 def test_customer_api_patch_rejects_bad_input_and_changes_nothing(rep, field, value, message):
     obj = new_customer(rep, name="Keep Me", phone="13812345678")
-    client = api(rep)
+    client = api_as(rep)
     before = state()
     response = client.patch(f"/api/v1/customers/{obj.pk}/", {field: value, "version": obj.version}, format="json")
     assert response.status_code == 400, response.content
@@ -165,12 +166,12 @@ def test_good_phone_numbers_are_normalised_in_form_and_api(rep):
     obj = Customer.objects.get(name="Normal Co")
     assert (obj.phone, obj.finance_phone, obj.credit_code) == ("13812345678", "+14155550100", VALID_USCC)
 
-    response = api(rep).post("/api/v1/customers/", {"name": "Api Co", "phone": "021-1234 5678"}, format="json")
+    response = api_as(rep).post("/api/v1/customers/", {"name": "Api Co", "phone": "021-1234 5678"}, format="json")
     assert response.status_code == 201
     assert Customer.objects.get(name="Api Co").phone == "02112345678"
 
 
-def test_parent_company_cycle_is_refused_in_form_and_api(rep):
+def test_parent_company_cycle_is_refused_in_form_and_api_as(rep):
     top = new_customer(rep, name="Group")
     middle = new_customer(rep, name="Company", parent=top)
     bottom = new_customer(rep, name="Branch", parent=middle)
@@ -184,7 +185,7 @@ def test_parent_company_cycle_is_refused_in_form_and_api(rep):
     assert response.status_code == 400
     assert field_errors(response, "parent")
 
-    response = api(rep).patch(f"/api/v1/customers/{top.pk}/", {"parent": bottom.pk}, format="json")
+    response = api_as(rep).patch(f"/api/v1/customers/{top.pk}/", {"parent": bottom.pk}, format="json")
     assert response.status_code == 400
     assert "cycle" in " ".join(response.json()["error"]["fields"]["parent"])
     assert state() == before
@@ -197,7 +198,7 @@ def test_parent_company_out_of_scope_cannot_be_chosen(rep, manager):
     before = state()
     response = browser(rep).post(f"/customers/{mine.pk}/edit/", edit_post(mine, parent=other.pk))
     assert response.status_code == 400 and field_errors(response, "parent")
-    response = api(rep).patch(f"/api/v1/customers/{mine.pk}/", {"parent": other.pk}, format="json")
+    response = api_as(rep).patch(f"/api/v1/customers/{mine.pk}/", {"parent": other.pk}, format="json")
     assert response.status_code == 400 and "parent" in response.json()["error"]["fields"]
     assert state() == before
 
@@ -220,7 +221,7 @@ def test_contact_form_and_api_reject_bad_input(rep, field, value, message):
     response = browser(rep).post("/contacts/new/", contact_post(customer, **{field: value}))
     assert response.status_code == 400
     assert re.search(message, " ".join(field_errors(response, field)), re.I)
-    response = api(rep).post("/api/v1/contacts/", {"customer": customer.pk, "name": "Li Lei", field: value}, format="json")
+    response = api_as(rep).post("/api/v1/contacts/", {"customer": customer.pk, "name": "Li Lei", field: value}, format="json")
     assert response.status_code == 400
     assert re.search(message, " ".join(response.json()["error"]["fields"][field]), re.I)
     assert state() == before
@@ -244,7 +245,7 @@ def test_reports_to_cycle_is_refused(rep):
                                  {**contact_post(customer, name="Boss", reports_to=low.pk), "version": boss.version})
     assert response.status_code == 400
     assert "cycle" in " ".join(field_errors(response, "reports_to"))
-    response = api(rep).patch(f"/api/v1/contacts/{boss.pk}/", {"reports_to": boss.pk}, format="json")
+    response = api_as(rep).patch(f"/api/v1/contacts/{boss.pk}/", {"reports_to": boss.pk}, format="json")
     assert response.status_code == 400
     assert "cycle" in " ".join(response.json()["error"]["fields"]["reports_to"])
     assert state() == before
@@ -257,7 +258,7 @@ def test_reports_to_must_be_a_contact_of_the_same_customer(rep):
     response = browser(rep).post("/contacts/new/", contact_post(ours, reports_to=stranger.pk))
     assert response.status_code == 400
     assert "same customer" in " ".join(field_errors(response, "reports_to"))
-    response = api(rep).post("/api/v1/contacts/", {"customer": ours.pk, "name": "X", "reports_to": stranger.pk}, format="json")
+    response = api_as(rep).post("/api/v1/contacts/", {"customer": ours.pk, "name": "X", "reports_to": stranger.pk}, format="json")
     assert response.status_code == 400
     assert "same customer" in " ".join(response.json()["error"]["fields"]["reports_to"])
     assert state() == before
@@ -277,8 +278,8 @@ def test_error_messages_are_translated(rep):
     assert re.search(r"[\u4e00-\u9fff]", zh[0])  # Chinese characters
     assert field_errors(default_language, "name") == zh
 
-    en_api = api(rep, "en").post("/api/v1/customers/", {"name": ""}, format="json").json()
-    zh_api = api(rep, "zh-hans").post("/api/v1/customers/", {"name": ""}, format="json").json()
+    en_api = api_as(rep, "en").post("/api/v1/customers/", {"name": ""}, format="json").json()
+    zh_api = api_as(rep, "zh-hans").post("/api/v1/customers/", {"name": ""}, format="json").json()
     assert en_api["error"]["fields"]["name"] != zh_api["error"]["fields"]["name"]
 
 
@@ -289,7 +290,7 @@ def test_mnemonic_code_defaults_to_pinyin_initials(rep):
     assert response.status_code == 302
     obj = Customer.objects.get(name="上海华为技术有限公司")
     assert obj.mnemonic_code == "SHHWJSYXGS"
-    response = api(rep).post("/api/v1/customers/", {"name": "北京ABC科技"}, format="json")
+    response = api_as(rep).post("/api/v1/customers/", {"name": "北京ABC科技"}, format="json")
     assert response.json()["mnemonic_code"] == "BJAKJ"
     # A code typed by the user is kept.
     response = browser(rep).post("/customers/new/", customer_post(name="深圳腾讯", mnemonic_code="TX"))
@@ -331,7 +332,7 @@ def test_making_a_second_contact_primary_unprimaries_the_first(rep):
     assert not Contact.objects.get(pk=first.pk).is_primary
     # Through the API the first one takes over again.
     first.refresh_from_db()
-    response = api(rep).patch(f"/api/v1/contacts/{first.pk}/", {"is_primary": True, "version": first.version}, format="json")
+    response = api_as(rep).patch(f"/api/v1/contacts/{first.pk}/", {"is_primary": True, "version": first.version}, format="json")
     assert response.status_code == 200, response.content
     assert list(Contact.objects.filter(customer=customer, is_primary=True).values_list("name", flat=True)) == ["First"]
     # Another customer's primary contact is not touched.
@@ -420,13 +421,13 @@ def test_note_added_with_htmx_returns_the_timeline_fragment(rep):
 def test_notes_on_invisible_records_are_refused(rep, manager):
     theirs = new_customer(manager)
     assert browser(rep).post(f"/customers/{theirs.pk}/notes/", {"body": "x"}, HTTP_HX_REQUEST="true").status_code == 404
-    assert api(rep).post(f"/api/v1/customers/{theirs.pk}/notes/", {"body": "x"}, format="json").status_code == 404
+    assert api_as(rep).post(f"/api/v1/customers/{theirs.pk}/notes/", {"body": "x"}, format="json").status_code == 404
     assert not Note.objects.exists()
 
 
 def test_api_notes_and_timeline(rep):
     obj = new_customer(rep, phone="13812345678")
-    client = api(rep)
+    client = api_as(rep)
     response = client.post(f"/api/v1/customers/{obj.pk}/notes/", {"body": ""}, format="json")
     assert response.status_code == 400 and "body" in response.json()["error"]["fields"]
     response = client.post(f"/api/v1/customers/{obj.pk}/notes/", {"body": "From the API"}, format="json")
@@ -470,7 +471,7 @@ def test_second_save_of_a_stale_form_is_a_conflict_that_keeps_input(rep, depts):
 
 def test_api_patch_with_a_stale_version_is_a_409(rep):
     obj = new_customer(rep, name="Versioned", city="Beijing")
-    client = api(rep)
+    client = api_as(rep)
     response = client.patch(f"/api/v1/customers/{obj.pk}/", {"city": "Shanghai", "version": obj.version}, format="json")
     assert response.status_code == 200 and response.json()["version"] == obj.version + 1
     before = state()

@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -340,8 +340,8 @@ def entity_bulk(request, key):
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()][:1000]
     action = request.POST.get("action")
     back = request.POST.get("next") or reverse(f"{spec.key}-list")
-    if not back.startswith("/"):
-        back = reverse(f"{spec.key}-list")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts=None) or not back.startswith("/"):
+        back = reverse(f"{spec.key}-list")  # only paths on this site, never //other.host/
     if not ids:
         messages.warning(request, _("Select at least one row."))
         return redirect(back)
