@@ -51,6 +51,8 @@ class Department(TimestampedMixin, VersionedMixin, models.Model):
             parent_path = Department.objects.filter(pk=self.parent_id).values_list("path", flat=True).first() or ""
             if f"/{self.pk}/" in parent_path:
                 raise ValidationError({"parent": _("A department cannot be moved under itself or its own sub-department.")})
+        if newly_chosen_disabled(self, "parent_id"):
+            raise ValidationError({"parent": _("This department is disabled; choose an active one.")})
 
     def compute_path(self):
         parent_path = self.parent.path if self.parent_id else "/"
@@ -73,6 +75,16 @@ class Department(TimestampedMixin, VersionedMixin, models.Model):
     @property
     def indent(self):
         return range(self.depth)
+
+
+def newly_chosen_disabled(obj, attname):
+    """True when `attname` of `obj` now points at a disabled department it did not point at
+    before: nothing new goes into a disabled department; what is already there stays valid."""
+    dept_id = getattr(obj, attname)
+    if not dept_id or Department.objects.filter(pk=dept_id, is_active=True).exists():
+        return False
+    before = type(obj)._base_manager.filter(pk=obj.pk).values_list(attname, flat=True).first() if obj.pk else None
+    return before != dept_id
 
 
 class EmployeeManager(UserManager.from_queryset(EntityQuerySet)):
@@ -118,6 +130,8 @@ class User(TimestampedMixin, VersionedMixin, AbstractUser):
 
     def clean(self):
         super().clean()
+        if newly_chosen_disabled(self, "department_id"):
+            raise ValidationError({"department": _("This department is disabled; choose an active one.")})
         if self.manager_id and self.pk:
             seen, cur = {self.pk}, self.manager
             while cur is not None:
