@@ -22,7 +22,7 @@ from crm.core.access.special import SPECIAL_PERMISSIONS
 from crm.core.audit import log
 from crm.core.audit.models import AuditEntry
 from crm.core.entities import services
-from crm.core.entities.registry import all_specs
+from crm.core.entities.registry import ACTIONS, all_specs
 
 from .models import Department, User
 from .tasks import send_email
@@ -130,8 +130,10 @@ def role_permissions(request, pk):
             messages.success(request, _("Permissions of “%(role)s” saved.") % {"role": role})
             return redirect("roles-detail", pk=role.pk)
         grants = new
-    matrix = [(spec, [(a, grants.get((spec.key, a), 0), ACTION_LABELS.get(a, a)) for a in actions]) for spec, actions in rows]
-    all_actions = [ACTION_LABELS[a] for a in ("view", "create", "edit", "delete", "export", "import", "assign")]
+    # One column per action; an entity without that action gets an empty cell, so columns line up.
+    matrix = [(spec, [(a, grants.get((spec.key, a), 0), ACTION_LABELS.get(a, a), a in actions) for a in ACTIONS])
+              for spec, actions in rows]
+    all_actions = [ACTION_LABELS[a] for a in ACTIONS]
     return render(request, "org/role_permissions.html", {
         "role": role, "matrix": matrix, "scopes": Scope.choices, "error": error, "all_actions": all_actions,
         "specials": [(c, label, c in role.special_permissions) for c, label in SPECIAL_PERMISSIONS.items()],
