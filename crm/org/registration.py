@@ -39,6 +39,7 @@ register_entity(
         search_fields=["name", "username", "code", "mobile", "email"],
         masked_fields={"mobile": "phone"},
         select_related=["department", "manager"],
+        prefetch_related=["roles"],  # the API lists role ids per employee
         owner_field="id",
         department_field="department",
         menu=MenuEntry(group="organisation", icon="people", order=20),

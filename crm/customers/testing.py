@@ -1,0 +1,27 @@
+"""Test data for the generated test kit (see crm/core/testing/kit.py)."""
+
+from crm.core.testing.kit import EntityTestData, unique
+
+from .models import Contact, Customer
+
+
+class CustomerTestData(EntityTestData):
+    def make(self, owner, department, **fields):
+        fields.setdefault("name", unique("cust"))
+        obj = Customer.objects.create(owner=owner, department=department, **fields)
+        obj.after_create(None)
+        return obj
+
+    def create_payload(self, ctx):
+        return {"name": unique("cust"), "level": "important", "phone": "13812345678", "tags": ["kit"]}
+
+
+class ContactTestData(EntityTestData):
+    def make(self, owner, department, **fields):
+        fields.setdefault("name", unique("cont"))
+        fields.setdefault("customer", CustomerTestData(self.spec).make(owner, department))
+        return Contact.objects.create(owner=owner, department=department, **fields)
+
+    def create_payload(self, ctx):
+        customer = CustomerTestData(self.spec).make(ctx.user, ctx.user.department)
+        return {"name": unique("cont"), "customer": customer.pk, "title": "Buyer", "mobile": "13912345678"}
