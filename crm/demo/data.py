@@ -98,3 +98,25 @@ def credit_code(rng: random.Random):
 
     body = "91" + f"{rng.randrange(110000, 659999)}" + "".join(rng.choice(USCC_CHARS) for _ in range(9))
     return body + uscc_check_char(body)
+
+
+# --- Extra vocabulary for the benchmark (bench/). The demo does not use it, so what the demo
+# produces is unchanged. ---
+
+# Characters of company brand names (two of them make the brand: 华盛, 瑞丰, …); none whose
+# pinyin initial depends on the word around it, so mnemonic codes can be cached per part.
+BRAND = ("华盛鑫达远泰恒瑞嘉宏锦博创新联海天中东金安邦诚德丰富光国弘辉佳建杰捷景骏凯康兰力立隆茂美"
+         "明铭宁鹏启荣森晟胜顺腾万维伟祥欣兴旭亚益永宇裕源跃云泽振正智卓")
+NOTE_TEXTS = ["电话沟通了采购计划，下月初再跟进。", "拜访客户，演示了产品，客户对价格比较敏感。",
+              "Sent the proposal; waiting for their feedback.", "客户要求提供报价单和案例材料。",
+              "已发送合同草案，法务审核中。", "Call with purchasing: budget approved for Q3.",
+              "客户反馈交付周期太长，需要协调生产。", "年会上见到了对方总经理，关系不错。"]
+TAGS = ["重点跟进", "VIP", "老客户", "招投标", "战略合作", "价格敏感", "海外业务", "Referral"]
+
+
+def valid_landline(rng: random.Random, area):
+    """A fixed-line number phonenumbers accepts: like `landline`, but the local part never starts
+    with 8 (in Shanghai and Beijing the 800… block is not a subscriber number, so `landline`
+    now and then yields a number that fails validation)."""
+    digits = 7 if area == "0592" else 8
+    return area + str(rng.randrange(2, 8)) + f"{rng.randrange(10 ** (digits - 1)):0{digits - 1}d}"
