@@ -127,6 +127,7 @@ def test_phone_width(phone_ui, seller):
     assert not menu.locator("a[data-menu=customers]").is_visible()
     page.click("button[data-bs-toggle=offcanvas][data-bs-target='#crm-menu']")
     menu.locator("a[data-menu=customers]").wait_for(state="visible")
+    page.wait_for_selector("#crm-menu.show:not(.showing)")  # the slide-in has finished
     phone_ui.screenshot("phone-menu-open", full_page=False)
 
     phone_ui.log.assert_clean()
