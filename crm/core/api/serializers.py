@@ -1,7 +1,8 @@
 """Serializers generated from an EntitySpec. Fields are listed explicitly (no mass assignment):
 owner, department, version and ids are read-only and change only through their services."""
 
-from django.db import models
+from django.db import connection, models
+from django.db.backends.base.operations import BaseDatabaseOperations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -37,6 +38,20 @@ class EntitySerializer(serializers.ModelSerializer):
                 # A write may only point at records the writer can see.
                 field.queryset = field.queryset.model.objects.for_user(user) if user else field.queryset.none()
         self._spec = spec
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if isinstance(model_field, models.IntegerField):
+            # Integer bounds that come from the database backend (SQLite allows 64 bits in every
+            # integer column) become the portable ones: the API, and its schema, are the same on
+            # SQLite and PostgreSQL.
+            kind = model_field.get_internal_type()
+            backend = connection.ops.integer_field_range(kind)
+            portable = BaseDatabaseOperations.integer_field_ranges.get(kind, backend)
+            for key, was, now in (("min_value", backend[0], portable[0]), ("max_value", backend[1], portable[1])):
+                if key in kwargs and kwargs[key] == was:
+                    kwargs[key] = now
+        return field_class, kwargs
 
     @extend_schema_field(serializers.CharField())
     def get_display(self, obj):
