@@ -205,3 +205,31 @@ def test_import_layers_hold():
     result = subprocess.run([str(lint)], cwd=BASE, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+# --- Malformed parameters never break a page ---------------------------------------------------
+
+HUGE = "9" * 25
+ODD_NUMBERS = [HUGE, "²", "١٢", "-1", "1e3"]
+
+
+@pytest.mark.parametrize("raw", ODD_NUMBERS)
+def test_malformed_ids_and_numbers_in_parameters_are_handled(admin, rep, raw):
+    customer = services.create(rep, Customer, {"name": "Param Co"})
+    client = browser(rep)
+    for url in ("/customers/", "/api/v1/customers/", "/customers/export/", "/customers/lookup/", "/search/"):
+        for name in ("parent", "owner", "view", "size", "after", "page_size", "cursor", "sort"):
+            response = client.get(url, {name: raw})
+            assert response.status_code in (200, 400), (url, name, response.status_code)
+    for url in (f"/customers/{customer.pk}/transfer/",):
+        assert client.post(url, {"owner": raw}).status_code == 400
+    response = client.post("/customers/bulk/", {"action": "delete", "ids": [raw]})
+    assert response.status_code == 302
+    response = client.post("/customers/bulk/", {"action": "transfer", "ids": [customer.pk], "owner": raw})
+    assert response.status_code == 302
+    assert client.post(f"/customers/views/", {"name": "v", "p_parent": raw}).status_code == 302
+    assert client.get("/customers/", {"view": raw}).status_code == 200
+    assert browser(admin).get("/org/logins/", {"user": raw}).status_code == 200
+    assert browser(admin).get(f"/employees/{rep.pk}/handover/").status_code == 200
+    assert browser(admin).post(f"/employees/{rep.pk}/handover/", {"successor": raw}).status_code == 400
+    assert Customer.objects.get(pk=customer.pk).owner == rep

@@ -23,6 +23,7 @@ from crm.core.audit import log
 from crm.core.audit.models import AuditEntry
 from crm.core.entities import services
 from crm.core.entities.registry import ACTIONS, all_specs
+from crm.core.ui.params import parse_id
 
 from .models import Department, User
 from .tasks import send_email
@@ -205,7 +206,7 @@ def login_history(request):
     if not has_special(request.user, "view_audit"):
         raise PermissionDenied
     entries = AuditEntry.objects.filter(action__in=["login", "logout", "login_failed"]).select_related("actor")
-    who = request.GET.get("user")
-    if who and who.isdigit():
+    who = parse_id(request.GET.get("user"))
+    if who is not None:
         entries = entries.filter(actor_id=who)
     return render(request, "org/login_history.html", {"entries": entries[:200]})

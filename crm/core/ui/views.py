@@ -30,6 +30,7 @@ from . import cells
 from .filters import filterset_class
 from .forms import form_class
 from .pagination import BadCursor, keyset_page, parse_sort
+from .params import parse_id
 
 PAGE_SIZES = (10, 25, 50, 100)
 LIST_PARAMS = {"sort", "cols", "after", "size", "view"}
@@ -49,8 +50,8 @@ def list_params(request, spec):
     """GET parameters merged over a saved view's parameters (a saved view is a starting point)."""
     params = request.GET.copy()
     view = None
-    view_id = params.get("view")
-    if view_id and view_id.isdigit():
+    view_id = parse_id(params.get("view"))
+    if view_id:
         view = SavedView.objects.filter(Q(user=request.user) | Q(shared=True), entity=spec.key, pk=view_id).first()
         if view:
             for k, v in view.params.items():
@@ -85,7 +86,7 @@ def entity_list(request, key):
     spec = _spec(key, request)
     params, view = list_params(request, spec)
     qs, filterset = list_queryset(request, spec, params)
-    size = int(params.get("size")) if (params.get("size") or "").isdigit() and int(params.get("size")) in PAGE_SIZES else 25
+    size = parse_id(params.get("size")) if parse_id(params.get("size")) in PAGE_SIZES else 25
     sort = params.get("sort") or spec.default_sort
     try:
         page = keyset_page(qs, spec, sort, params.get("after"), size)
@@ -327,9 +328,10 @@ def entity_transfer(request, key, pk):
 
 
 def _active_user(raw):
-    if not raw or not str(raw).isdigit():
+    pk = parse_id(raw)
+    if pk is None:
         return None
-    return get_user_model().objects.filter(pk=raw, is_active=True).first()
+    return get_user_model().objects.filter(pk=pk, is_active=True).first()
 
 
 @login_required
@@ -337,7 +339,7 @@ def _active_user(raw):
 def entity_bulk(request, key):
     """Bulk transfer or delete of the rows ticked on a list page."""
     spec = _spec(key, request)
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()][:1000]
+    ids = [i for i in map(parse_id, request.POST.getlist("ids")) if i is not None][:1000]
     action = request.POST.get("action")
     back = request.POST.get("next") or reverse(f"{spec.key}-list")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts=None) or not back.startswith("/"):

@@ -1,5 +1,7 @@
 from django import forms
 
+from .params import parse_id
+
 
 class LookupSelect(forms.Select):
     """A picker that renders only the selected option and loads the rest from a scoped lookup
@@ -24,7 +26,8 @@ class LookupSelect(forms.Select):
         queryset = getattr(self.choices, "queryset", None)
         if queryset is None:
             return [(k, l) for k, l in self.choices if str(k) in selected]
-        return [(str(o.pk), str(o)) for o in queryset.filter(pk__in=[s for s in selected if s.isdigit()])]
+        ids = [i for i in map(parse_id, selected) if i is not None]
+        return [(str(o.pk), str(o)) for o in queryset.filter(pk__in=ids)]
 
 
 class DateInput(forms.DateInput):
