@@ -1,9 +1,13 @@
 """The scope matrix (SEC-1), generated from the registry: for every entity whose records are
 scoped, records belonging to the viewer, a colleague in the same department (Sales1), someone
 in the child department (Sales1A) and someone in the other branch (Guangzhou), against every
-scope level, through the UI, the API and the global search. Out-of-scope records are 404 for
-reads and writes, and a refused write changes nothing: no row, no audit entry, no event.
+scope level, through the UI, the API, the CSV export and the global search. Out-of-scope
+records are 404 for reads and writes, and a refused write changes nothing: no row, no audit
+entry, no event.
 """
+
+import csv
+import io
 
 import pytest
 from django.urls import reverse
@@ -39,7 +43,8 @@ class Matrix:
         self.spec, self.level, self.kit = spec, level, kit_for(spec)
         depts = make_tree()
         people = kit_for("employees")
-        self.viewer = make_user("viewer", depts["sales1"], {spec.key: level})
+        # Every action the entity offers (as the permission matrix does) at this level.
+        self.viewer = make_user("viewer", depts["sales1"], {(spec.key, a): level for a in spec.actions})
         where = {
             "own": (self.viewer, depts["sales1"]),
             "colleague": (people.make(None, depts["sales1"]), depts["sales1"]),
@@ -86,11 +91,17 @@ def test_reads(matrix, client, api):
         assert page.status_code == 200 and listed.status_code == 200
     html = page.content.decode()
     ids = {row["id"] for row in listed.json().get("results", [])}
+    exports = "export" in m.spec.actions and m.level != Scope.NONE
+    export = client.get(m.url("export"))
+    assert export.status_code == (200 if exports else 403)
+    cells = {c for row in csv.reader(io.StringIO(export.content.decode("utf-8-sig"))) for c in row}
     for pos, obj in m.records.items():
         seen = pos in m.visible
         where = f"{m.spec.key} of {pos} at {m.level.name}"
         assert (m.link(obj) in html) == seen, f"UI list, {where}"
         assert (obj.pk in ids) == seen, f"API list, {where}"
+        if exports:
+            assert (m.kit.search_text(obj) in cells) == seen, f"CSV export, {where}"
         assert client.get(m.url("detail", obj)).status_code == (200 if seen else _refused(m.level)), f"UI detail, {where}"
         assert api.get(m.api_url(obj)).status_code == (200 if seen else _refused(m.level)), f"API retrieve, {where}"
         if m.spec.search_fields:
