@@ -132,4 +132,10 @@ def form_class(spec):
     custom = spec.override("forms", "Form")
     if custom is not None:
         return custom
-    return forms.modelform_factory(spec.model, form=EntityForm, fields=spec.form_fields)
+    return forms.modelform_factory(spec.model, form=EntityForm, fields=spec.form_fields, formfield_callback=formfield)
+
+
+def formfield(model_field, **kwargs):
+    if isinstance(model_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")  # "example.com" means https://example.com
+    return model_field.formfield(**kwargs)
