@@ -492,3 +492,48 @@ def test_edit_form_shows_the_current_choice_of_every_picker(rep):
     assert re.search(rf'<option value="{parent.pk}" selected>Picker Parent</option>', html)
     html = browser(rep).get(f"/contacts/{contact.pk}/edit/").content.decode()
     assert re.search(rf'<option value="{child.pk}" selected>Picker Child</option>', html)
+
+
+def test_owner_department_version_and_code_cannot_be_mass_assigned(rep, manager, depts):
+    response = api_as(rep).post("/api/v1/customers/", {
+        "name": "Sneaky", "owner": manager.pk, "department": depts["hq"].pk, "version": 50, "code": "HACK",
+        "created_by": manager.pk, "deleted_at": "2020-01-01T00:00:00Z",
+    }, format="json")
+    assert response.status_code == 201
+    obj = Customer.objects.get(name="Sneaky")
+    assert (obj.owner, obj.department, obj.version, obj.created_by) == (rep, depts["sales1"], 1, rep)
+    assert obj.code != "HACK" and obj.deleted_at is None
+
+    response = api_as(rep).patch(f"/api/v1/customers/{obj.pk}/", {"owner": manager.pk, "department": depts["hq"].pk,
+                                                                    "code": "HACK", "city": "Suzhou"}, format="json")
+    assert response.status_code == 200
+    obj.refresh_from_db()
+    assert (obj.owner, obj.department, obj.city) == (rep, depts["sales1"], "Suzhou") and obj.code != "HACK"
+
+    response = browser(rep).post(f"/customers/{obj.pk}/edit/", edit_post(obj, owner=manager.pk, department=depts["hq"].pk,
+                                                                            code="HACK", created_by=manager.pk))
+    assert response.status_code == 302
+    obj.refresh_from_db()
+    assert (obj.owner, obj.department) == (rep, depts["sales1"]) and obj.code != "HACK"
+
+
+def test_bad_version_values_are_refused(rep):
+    obj = new_customer(rep, city="Beijing")
+    for version in ("abc", 0, -1, None):
+        response = api_as(rep).patch(f"/api/v1/customers/{obj.pk}/", {"city": "X", "version": version}, format="json")
+        assert response.status_code == 400 and "version" in response.json()["error"]["fields"], version
+    response = browser(rep).post(f"/customers/{obj.pk}/edit/", edit_post(obj, city="X", version="abc"))
+    assert response.status_code == 400
+    assert Customer.objects.get(pk=obj.pk).city == "Beijing"
+
+
+def test_a_contact_cannot_be_filed_under_an_invisible_customer(rep, manager):
+    theirs = new_customer(manager, name="Theirs")
+    before = state()
+    response = browser(rep).post("/contacts/new/", contact_post(theirs))
+    assert response.status_code == 400 and field_errors(response, "customer")
+    response = api_as(rep).post("/api/v1/contacts/", {"customer": theirs.pk, "name": "X"}, format="json")
+    assert response.status_code == 400 and "customer" in response.json()["error"]["fields"]
+    response = api_as(rep).post("/api/v1/contacts/", {"name": "No customer"}, format="json")
+    assert response.status_code == 400 and "customer" in response.json()["error"]["fields"]
+    assert state() == before
