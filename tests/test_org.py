@@ -305,3 +305,89 @@ def test_marking_an_employee_left_blocks_login(admin, rep, status_field):
     client = Client()
     response = client.post("/login/", {"username": "rep", "password": PASSWORD})
     assert response.status_code == 200 and "_auth_user_id" not in client.session
+
+
+# --- No way up: roles, passwords and administrators are out of reach of plain editors -----------
+
+@pytest.fixture
+def hr(depts):
+    """May do everything with employee records, but has no say over roles (no manage_roles)."""
+    return make_user("hr", depts["hq"], {"employees": Scope.ALL, ("departments", "view"): Scope.ALL})
+
+
+@pytest.fixture
+def admin_role():
+    role = Role.objects.create(name="Administrators", special_permissions=["manage_roles", "handover", "reveal_phone"])
+    RoleGrant.objects.bulk_create([RoleGrant(role=role, entity=e, action=a, scope=Scope.ALL)
+                                   for e in ("customers", "employees", "roles") for a in ("view", "create", "edit")])
+    return role
+
+
+def test_employee_editors_cannot_grant_roles_without_manage_roles(hr, admin_role, depts):
+    client = browser(hr)
+    assert 'name="roles"' not in client.get(f"/employees/{hr.pk}/edit/").content.decode()
+    hr.refresh_from_db()
+    client.post(f"/employees/{hr.pk}/edit/", {**employee_post(hr, position="HR"), "roles": [admin_role.pk]})
+    assert not hr.roles.filter(pk=admin_role.pk).exists()
+
+    response = api_as(hr).patch(f"/api/v1/employees/{hr.pk}/", {"roles": [admin_role.pk]}, format="json")
+    assert response.status_code in (400, 403)
+    assert not hr.roles.filter(pk=admin_role.pk).exists()
+
+    new = {"username": "puppet", "name": "Puppet", "department": depts["sales1"].pk, "status": "active",
+           "password": "Puppet-pass-2024", "roles": [admin_role.pk]}
+    response = api_as(hr).post("/api/v1/employees/", new, format="json")
+    assert response.status_code in (400, 403)
+    client.post("/employees/new/", new)
+    assert not admin_role.members.exists()
+
+    # Echoing the current roles back is not a change and is accepted.
+    response = api_as(hr).patch(f"/api/v1/employees/{hr.pk}/", {"roles": list(hr.roles.values_list("pk", flat=True)),
+                                                                 "position": "HR lead"}, format="json")
+    assert response.status_code == 200, response.content
+
+
+def test_roles_are_granted_by_those_who_manage_roles(admin, admin_role, rep):
+    rep.refresh_from_db()
+    response = browser(admin).post(f"/employees/{rep.pk}/edit/", {**employee_post(rep), "roles": [admin_role.pk]})
+    assert response.status_code == 302
+    assert rep.roles.filter(pk=admin_role.pk).exists()
+    change = AuditEntry.objects.filter(action="update", object_id=rep.pk).latest("at")
+    assert "Administrators" in change.changes["roles"][1]
+    response = api_as(admin).patch(f"/api/v1/employees/{rep.pk}/", {"roles": []}, format="json")
+    assert response.status_code == 200 and response.json()["roles"] == []
+
+
+def test_employee_editors_cannot_set_other_peoples_passwords(hr, rep):
+    client = browser(hr)
+    assert client.get(f"/employees/{rep.pk}/password/").status_code == 403
+    assert client.post(f"/employees/{rep.pk}/password/", {"password": "Taken-over-2024"}).status_code == 403
+    response = api_as(hr).patch(f"/api/v1/employees/{rep.pk}/", {"password": "Taken-over-2024"}, format="json")
+    assert response.status_code in (400, 403)
+    rep.refresh_from_db()
+    assert rep.check_password(PASSWORD)
+    assert not AuditEntry.objects.filter(action="password").exists()
+
+
+def test_set_password_by_an_administrator(admin, rep):
+    client = browser(admin)
+    response = client.post(f"/employees/{rep.pk}/password/", {"password": "12345678"})
+    assert response.status_code == 400
+    response = client.post(f"/employees/{rep.pk}/password/", {"password": "Fresh-start-2024"})
+    assert response.status_code == 302
+    rep.refresh_from_db()
+    assert rep.check_password("Fresh-start-2024") and rep.password.startswith("argon2$")
+    assert AuditEntry.objects.get(action="password").actor == admin
+
+
+def test_superusers_are_out_of_reach_of_other_users(hr, admin, admin_role):
+    admin_role.members.add(hr)  # even with manage_roles, a superuser is not theirs to change
+    client = browser(hr)
+    admin.refresh_from_db()
+    response = client.post(f"/employees/{admin.pk}/edit/", employee_post(admin, email="hr@evil.example"))
+    assert response.status_code == 403
+    response = api_as(hr).patch(f"/api/v1/employees/{admin.pk}/", {"email": "hr@evil.example"}, format="json")
+    assert response.status_code == 403
+    assert client.post(f"/employees/{admin.pk}/password/", {"password": "Taken-over-2024"}).status_code == 403
+    admin.refresh_from_db()
+    assert admin.email != "hr@evil.example" and admin.check_password(PASSWORD)

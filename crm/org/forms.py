@@ -3,6 +3,7 @@ from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.access.models import Role
+from crm.core.access.scope import has_special
 from crm.core.ui.forms import EntityForm
 
 from .models import User
@@ -32,6 +33,8 @@ class UserForm(EntityForm):
         else:
             self.fields["password"].required = True
         self.fields["email"].required = False
+        if not has_special(self.user, "manage_roles"):
+            del self.fields["roles"]  # who holds which role is for those who manage roles (SYS-3)
 
     def clean_password(self):
         password = self.cleaned_data.get("password")

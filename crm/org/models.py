@@ -1,7 +1,7 @@
 """Organisation (SYS-1, SYS-2): the department tree and employees, who are the users."""
 
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -141,6 +141,8 @@ class User(TimestampedMixin, VersionedMixin, AbstractUser):
                 cur = cur.manager
 
     def before_write(self, user):
+        if self.is_superuser and user is not None and not user.is_superuser:
+            raise PermissionDenied(_("Only a superuser may change a superuser's account."))
         # Leaving is the status; the login follows it.
         if self.status == EmployeeStatus.LEFT and self.is_active:
             self.is_active, self.left_at = False, timezone.now()

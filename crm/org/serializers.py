@@ -4,6 +4,7 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from crm.core.access.models import Role
+from crm.core.access.scope import has_special
 from crm.core.api.serializers import EntitySerializer
 
 from .models import User
@@ -23,6 +24,14 @@ class UserSerializer(EntitySerializer):
     def validate(self, attrs):
         if self.instance is None and not attrs.get("password"):
             raise serializers.ValidationError({"password": [_("This field is required.")]})
+        user = getattr(self.context.get("request"), "user", None)
+        if not has_special(user, "manage_roles"):
+            # Roles and other people's passwords are for those who manage roles (SYS-3, SYS-4).
+            current = set(self.instance.roles.values_list("pk", flat=True)) if self.instance is not None else set()
+            if "roles" in attrs and {r.pk for r in attrs["roles"]} != current:
+                raise serializers.ValidationError({"roles": [_("You do not have permission to assign roles.")]})
+            if self.instance is not None and attrs.get("password"):
+                raise serializers.ValidationError({"password": [_("You do not have permission to set passwords.")]})
         if attrs.get("password"):
             password_validation.validate_password(attrs["password"])
             attrs["password"] = make_password(attrs["password"])

@@ -182,7 +182,11 @@ class SetPasswordForm(forms.Form):
 @login_required
 def set_password(request, pk):
     """An administrator sets a new password for an employee (e.g. a forgotten one)."""
+    if not has_special(request.user, "manage_roles"):
+        raise PermissionDenied
     employee = get_for_user_or_404(request.user, User, pk, "edit")
+    if employee.is_superuser and not request.user.is_superuser:
+        raise PermissionDenied
     form = SetPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         from django.contrib.auth import password_validation
