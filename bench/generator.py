@@ -481,7 +481,7 @@ def load(scale, seed=SEED, stream=None, quiet=False, verify=100):
             bar.add(sum(len(r) for r in chunk.values()))
     rows_seconds = time.perf_counter() - t_rows
     t_index = time.perf_counter()
-    with Progress("indexes", len(state["indexes"]) + len(state["constraints"]), stream, quiet) as bar:
+    with Progress("indexes", len(state["indexes"]) + len(state["constraints"]), stream, quiet, unit="indexes") as bar:
         with transaction.atomic():
             loader.restore_indexes(state, bar)
     index_seconds = time.perf_counter() - t_index

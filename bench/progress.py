@@ -13,8 +13,8 @@ class Progress:
     """`with Progress("customers", total) as p: p.add(n)`; redraws at most 5 times a second on a
     terminal, one line every 10 % otherwise (CI logs)."""
 
-    def __init__(self, label, total, stream=None, quiet=False):
-        self.label, self.total = label, max(int(total), 1)
+    def __init__(self, label, total, stream=None, quiet=False, unit="rows"):
+        self.label, self.total, self.unit = label, max(int(total), 1), unit
         self.stream = stream or sys.stderr
         self.quiet = quiet
         self.tty = getattr(self.stream, "isatty", lambda: False)()
@@ -47,7 +47,7 @@ class Progress:
         bar = "#" * int(frac * width) + "." * (width - int(frac * width))
         eta = (self.total - self.done) / self.rate if self.rate else 0
         return (f"{self.label:<14} [{bar}] {frac:4.0%} {self.done:>11,}/{self.total:,}  "
-                f"{self.rate:>9,.0f} rows/s  ETA {_hms(eta)}  elapsed {_hms(self.elapsed)}")
+                f"{self.rate:>9,.{0 if self.rate >= 10 else 2}f} {self.unit}/s  ETA {_hms(eta)}  elapsed {_hms(self.elapsed)}")
 
     def _draw(self, force=False, end=False):
         if self.quiet:

@@ -24,6 +24,8 @@ def previous(scale_name, vendor, out_dir=REPORTS_DIR):
             data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
+        if data.get("only"):
+            continue  # a partial run (--only) is no reference
         if data.get("scale") == scale_name and data.get("database", {}).get("vendor") == vendor:
             if best is None or data.get("started_at", "") > best[1].get("started_at", ""):
                 best = (path, data)
@@ -55,13 +57,14 @@ def _ms(v):
 
 def table(report):
     growth = "growth" in report
-    head = ["scenario", "budget", "app median ms", "app p95 ms", "floor median ms", "floor p95 ms", "ratio p95",
-            "queries", "rows"] + (["growth p95"] if growth else []) + ["result"]
+    head = ["scenario", "budget", "app median ms", "app p95 ms", "web CPU ms", "floor median ms", "floor p95 ms",
+            "ratio p95", "queries", "rows"] + (["growth p95"] if growth else []) + ["result"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s in report["scenarios"]:
         a, f = s["app"], s["floor"]
         verdict = "ok" if s["within_budget"] else "MISS: " + "; ".join(s["misses"])
-        cells = [f"{s['title']}", s["budget"], _ms(a["median_ms"]), _ms(a["p95_ms"]), _ms(f["median_ms"]),
+        cells = [f"{s['title']}", s["budget"], _ms(a["median_ms"]), _ms(a["p95_ms"]), _ms(a["cpu_median_ms"]),
+                 _ms(f["median_ms"]),
                  _ms(f["p95_ms"]), f"{s['ratio_p95']}×" if s["ratio_p95"] else "—", str(a["queries"]), str(a["rows"])]
         if growth:
             cells.append(f"{s['growth_p95']}×" if s.get("growth_p95") else "—")
@@ -84,7 +87,8 @@ def context_lines(report):
         f"- User: {u['username']} ({u['name']}), {u['scope']} over {u['departments']} departments: "
         f"{u['visible_customers']:,} visible customers ({u['share']:.1%} of all)" if u.get("share") is not None else "",
         f"- Method: {report['method']}; {report['warmup']} warm-up runs, then {report['runs']} timed runs per "
-        f"scenario; the floor is timed the same way through a plain cursor; ratio = app p95 / floor p95",
+        f"scenario; the floor is timed the same way through a plain cursor; ratio = app p95 / floor p95; "
+        f"web CPU = median CPU time of the web process per request (the rest is database and waiting for a CPU)",
         f"- Peak memory of the web process (ru_maxrss): {report['peak_memory_mb']:,.0f} MB",
     ]
     load = report.get("load")

@@ -41,24 +41,34 @@ def summary(samples_s):
 def time_app(client, scenario, runs, warmup):
     def once(i):
         req = scenario.requests[i % len(scenario.requests)]
+        cpu = time.thread_time()
         started = time.perf_counter()
         response = client.get(req.path, req.params, **req.headers)
         elapsed = time.perf_counter() - started
+        cpu = time.thread_time() - cpu
         if response.status_code != 200:
             raise AssertionError(f"{scenario.key}: {req.path} answered {response.status_code}: "
                                  f"{response.content[:300]!r}")
-        return elapsed, response
+        return elapsed, cpu, response
 
     for i in range(warmup):
         once(i)
-    samples = [once(i)[0] for i in range(runs)]
+    samples, cpu = [], []
+    for i in range(runs):
+        elapsed, used, _response = once(i)
+        samples.append(elapsed)
+        cpu.append(used)
     # One more run, untimed, to count queries and rows (capturing adds its own overhead).
     with CaptureQueriesContext(connection) as captured:
-        _t, response = once(0)
+        _t, _c, response = once(0)
     queries = captured.captured_queries
     slowest = max(queries, key=lambda q: float(q["time"]), default=None)
     return {
         **summary(samples),
+        # CPU time of the web process itself (Python: ORM, views, templates), which other
+        # processes on the machine do not inflate; the rest of the server time is the database
+        # and waiting for a CPU.
+        "cpu_median_ms": round(statistics.median(cpu) * 1000, 2),
         "queries": len(queries),
         "rows": scenario.count_rows(response),
         "slowest_query": {"sql": slowest["sql"], "ms": round(float(slowest["time"]) * 1000, 2)} if slowest else None,
@@ -204,5 +214,5 @@ def run(scale, runs=None, warmup=None, explain_plans=False, only=None, log=None)
                  "departments": len(ctx.departments), "visible_customers": ctx.visible_customers,
                  "share": round(ctx.visible_customers / ctx.total_customers, 3) if ctx.total_customers else None},
         "runs": runs, "warmup": warmup, "method": "Django test client in-process; server time per request",
-        "scenarios": results, "peak_memory_mb": peak_memory_mb(),
+        "scenarios": results, "only": sorted(only) if only else None, "peak_memory_mb": peak_memory_mb(),
     }

@@ -47,10 +47,14 @@ def keyset_page(queryset, spec, sort, cursor=None, size=25) -> Page:
     forward = True
     if cursor:
         value, pk, forward = decode_cursor(field, cursor)
-        # Rows after (value, pk) in the walking direction.
+        # Rows after (value, pk) in the walking direction. The plain bound `name >= value` is
+        # what the database can start an index scan from; the OR alone would make it scan (and
+        # discard) every row before the cursor, so a deep page would cost as much as all before it.
         after_desc = desc if forward else not desc
-        op = "lt" if after_desc else "gt"
-        queryset = queryset.filter(Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"pk__{op}": pk}))
+        op, bound = ("lt", "lte") if after_desc else ("gt", "gte")
+        queryset = queryset.filter(
+            Q(**{f"{name}__{bound}": value}), Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"pk__{op}": pk})
+        )
     walk_desc = desc if forward else not desc
     order = [f"-{name}", "-pk"] if walk_desc else [name, "pk"]
     rows = list(queryset.order_by(*order)[: size + 1])
