@@ -379,3 +379,25 @@ def test_saved_view_does_not_widen_scope(rep, manager):
     view = SavedView.objects.create(entity="customers", name="Everything", user=manager, shared=True,
                                     params={"owner": str(manager.pk)})
     assert "Manager Only" not in browser(rep).get(f"/customers/?view={view.pk}").content.decode()
+
+
+# --- Searching does not reveal masked numbers --------------------------------------------------
+
+def _found(client, q):
+    listed = "Oracle Co" in client.get("/customers/", {"q": q}).content.decode()
+    searched = "Oracle Co" in client.get("/search/", {"q": q}).content.decode()
+    exported = any("Oracle Co" in row for row in export_rows(client.get("/customers/export/", {"q": q, "cols": "name"})))
+    assert listed == searched == exported, (q, listed, searched, exported)
+    return listed
+
+
+def test_search_cannot_be_used_to_read_a_masked_number_digit_by_digit(rep, manager):
+    new_customer(rep, name="Oracle Co", phone=PHONE)
+    client = browser(rep)
+    # What the mask shows, or the whole number someone already has, finds the customer...
+    assert _found(client, "5678") and _found(client, PHONE) and _found(client, "138 1234 5678")
+    # ... but longer tails or heads, which would reveal hidden digits one at a time, do not.
+    for probe in ("45678", "345678", "2345678", "1381", "13812", "1381234", "81234567"):
+        assert not _found(client, probe), probe
+    # Someone who may reveal the number may search any part of it.
+    assert _found(browser(manager), "1381234") and _found(browser(manager), "345678")

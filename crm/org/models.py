@@ -142,7 +142,7 @@ class User(TimestampedMixin, VersionedMixin, AbstractUser):
 
     def before_write(self, user):
         if self.is_superuser and user is not None and not user.is_superuser:
-            raise PermissionDenied(_("Only a superuser may change a superuser's account."))
+            raise PermissionDenied(_("You do not have permission to do this."))  # only a superuser changes one
         # Leaving is the status; the login follows it.
         if self.status == EmployeeStatus.LEFT and self.is_active:
             self.is_active, self.left_at = False, timezone.now()

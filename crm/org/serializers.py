@@ -29,9 +29,9 @@ class UserSerializer(EntitySerializer):
             # Roles and other people's passwords are for those who manage roles (SYS-3, SYS-4).
             current = set(self.instance.roles.values_list("pk", flat=True)) if self.instance is not None else set()
             if "roles" in attrs and {r.pk for r in attrs["roles"]} != current:
-                raise serializers.ValidationError({"roles": [_("You do not have permission to assign roles.")]})
+                raise serializers.ValidationError({"roles": [_("You do not have permission to do this.")]})
             if self.instance is not None and attrs.get("password"):
-                raise serializers.ValidationError({"password": [_("You do not have permission to set passwords.")]})
+                raise serializers.ValidationError({"password": [_("You do not have permission to do this.")]})
         if attrs.get("password"):
             password_validation.validate_password(attrs["password"])
             attrs["password"] = make_password(attrs["password"])

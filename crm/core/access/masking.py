@@ -3,7 +3,13 @@
 UI, API and export all render values through `present()`.
 """
 
-from .scope import has_special
+import re
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from ..fields import normalise_phone
+from .scope import NOTHING, has_special
 
 MASKERS = {}
 
@@ -46,3 +52,24 @@ def present(user, spec, obj, field, revealed=False):
     if field in spec.masked_fields and not (revealed and can_reveal(user, spec)):
         return mask(spec, field, value)
     return value
+
+
+TAIL_DIGITS = 4  # the mask shows the last four digits anyway
+
+
+def search_q(user, spec, field, text):
+    """How typed text may match a masked field without revealing it, for lists, search and
+    export alike. Those who may reveal match any run of digits. Everyone else matches the tail
+    the mask shows or the whole number, never a longer tail or a head: those would let a user
+    read the hidden digits one at a time by watching which searches find the record."""
+    digits = re.sub(r"[\s\-().]", "", text or "")
+    if len(digits) < 3 or not digits.lstrip("+").isdigit() or not digits.isascii():
+        return NOTHING
+    if can_reveal(user, spec):
+        return Q(**{f"{field}__contains": digits})
+    if len(digits) <= TAIL_DIGITS:
+        return Q(**{f"{field}__endswith": digits})
+    try:
+        return Q(**{field: normalise_phone(text)})
+    except ValidationError:  # not a whole number
+        return NOTHING

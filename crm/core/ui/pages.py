@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ..access.models import ApiToken
+from ..access.masking import search_q as masked_search_q
 from ..access.scope import can
 from ..audit.models import AuditEntry
 from ..entities.registry import all_specs
@@ -34,15 +35,13 @@ def search_results(user, q, per_entity):
     groups = []
     if len(q) < 1:
         return groups
-    digits = q.replace(" ", "").replace("-", "")
     for spec in all_specs():
         if not spec.search_fields or not can(user, spec.key, "view"):
             continue
         cond = Q()
         for name in spec.search_fields:
             if name in spec.masked_fields:
-                if digits.isdigit() and len(digits) >= 3:
-                    cond |= Q(**{f"{name}__endswith": digits})
+                cond |= masked_search_q(user, spec, name, q)
             else:
                 cond |= Q(**{f"{name}__icontains": q})
         qs = spec.model.objects.for_user(user).filter(cond)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ..access.masking import can_reveal
+from ..access.masking import search_q as masked_search_q
 from ..access.scope import can, get_for_user_or_404, has_special
 from ..audit import log
 from ..audit.models import AuditEntry
@@ -76,7 +77,10 @@ def list_queryset(request, spec, params, action="view"):
     if q and spec.search_fields:
         cond = Q()
         for name in spec.search_fields:
-            cond |= Q(**{f"{name}__icontains": q})
+            if name in spec.masked_fields:
+                cond |= masked_search_q(request.user, spec, name, q)
+            else:
+                cond |= Q(**{f"{name}__icontains": q})
         qs = qs.filter(cond)
     return qs, filterset
 
