@@ -6,6 +6,7 @@ import decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils import timezone
 
 from .models import AuditEntry
 
@@ -21,6 +22,8 @@ def jsonable(field, obj):
         related = getattr(obj, field.name)
         return str(related) if related is not None else None
     value = field.value_from_object(obj)
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        return value.astimezone(datetime.timezone.utc).isoformat()  # one zone, so equal moments compare equal
     if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):

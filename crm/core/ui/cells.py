@@ -6,6 +6,7 @@ import decimal
 from django.db import models
 from django.template.defaultfilters import date as date_filter
 from django.utils import formats, timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
@@ -71,4 +72,7 @@ def choice_label(model, name, raw):
         return _("Yes") if raw else _("No")
     if isinstance(raw, list):
         return ", ".join(str(x) for x in raw)
+    if isinstance(raw, str) and isinstance(field, (models.DateTimeField, models.DateField)):
+        parsed = parse_datetime(raw) if isinstance(field, models.DateTimeField) else parse_date(raw)
+        return format_value(parsed) if parsed else raw
     return raw

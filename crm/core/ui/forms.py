@@ -107,6 +107,8 @@ class EntityForm(forms.ModelForm):
             if name in keep and not value:
                 continue
             field = _model_field(self._meta.model, name)
+            if isinstance(field, models.DateTimeField) and _same_minute(self.initial.get(name), value):
+                continue  # the box shows minutes; an untouched value keeps its seconds
             if field is None or field.many_to_many or field.one_to_many:
                 m2m[name] = value
             else:
@@ -119,6 +121,12 @@ class EntityForm(forms.ModelForm):
             if not self.cleaned_data.get(name):
                 self.cleaned_data[name] = getattr(self.instance, name)
         super()._post_clean()
+
+
+def _same_minute(original, value):
+    if original is None or value is None or not hasattr(original, "replace"):
+        return False
+    return original.replace(second=0, microsecond=0) == value
 
 
 def _model_field(model, name):
