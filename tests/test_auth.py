@@ -269,3 +269,11 @@ def test_api_token_carries_the_users_permissions_only(rep, manager):
     names = [c["name"] for c in bearer(secret).get("/api/v1/customers/").json()["results"]]
     assert names == ["Rep's"]
     assert bearer(secret).get("/api/v1/roles/").status_code == 403
+
+
+@override_settings(TASKS=IMMEDIATE_TASKS)
+def test_password_reset_is_not_sent_to_employees_who_left(depts, mailoutbox):
+    make_user("leaver", depts["sales1"], email="leaver@example.com", is_active=False, status="left")
+    response = Client().post("/password/reset/", {"email": "leaver@example.com"})
+    assert response.status_code == 302
+    assert mailoutbox == []

@@ -401,3 +401,12 @@ def test_search_cannot_be_used_to_read_a_masked_number_digit_by_digit(rep, manag
         assert not _found(client, probe), probe
     # Someone who may reveal the number may search any part of it.
     assert _found(browser(manager), "1381234") and _found(browser(manager), "345678")
+
+
+def test_bulk_delete_needs_the_delete_permission(depts):
+    editor = make_user("editor", depts["sales1"], {("customers", a): Scope.OWN for a in ("view", "create", "edit", "assign")})
+    obj = new_customer(editor)
+    assert browser(editor).post("/customers/bulk/", {"action": "delete", "ids": [obj.pk]}).status_code == 403
+    assert browser(editor).post(f"/customers/{obj.pk}/delete/").status_code == 403
+    assert api_as(editor).delete(f"/api/v1/customers/{obj.pk}/").status_code == 403
+    assert Customer.objects.filter(pk=obj.pk).exists()
