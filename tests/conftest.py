@@ -4,6 +4,13 @@ from crm.core.access.levels import Scope
 from crm.core.testing.org import make_tree, make_user
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Real Argon2, cheap parameters: a test suite creates hundreds of users.
+    settings.PASSWORD_HASHERS = ["crm.core.testing.hashers.QuickArgon2PasswordHasher"]
+
+
 @pytest.fixture
 def depts(db):
     return make_tree()
