@@ -6,12 +6,11 @@ import re
 
 import pytest
 from django.test import Client
-from rest_framework.test import APIClient
 
-from crm.core.access.models import ApiToken
 from crm.core.audit.models import AuditEntry
 from crm.core.entities import services
 from crm.core.events.models import EventRecord
+from crm.core.testing.openapi import ValidatingAPIClient
 from crm.core.testing.org import Scope, make_user
 from crm.core.timeline.models import Note
 from crm.customers.models import Contact, Customer
@@ -28,10 +27,8 @@ def browser(user, lang="en"):
 
 def api_as(user, lang="en"):
     """An API client authenticated with a real token, as an integration would be."""
-    _token, secret = ApiToken.issue(user, "tests")
-    client = APIClient(HTTP_ACCEPT_LANGUAGE=lang)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
+    client = ValidatingAPIClient(HTTP_ACCEPT_LANGUAGE=lang)  # every response checked against the OpenAPI file
+    return client.as_user(user)
 
 
 def customer_post(**over):

@@ -189,8 +189,10 @@ def viewset_class(spec):
     def extra(method_name, fn, methods, **schema):
         # extend_schema must wrap the action: action() replaces the function's `kwargs`, where
         # drf-spectacular keeps its override, so the other order silently documents nothing.
+        # Extra actions answer one object or one short list: never paginated.
         attrs[method_name] = extend_schema(tags=tags, **schema)(
-            action(detail=True, methods=methods, url_path=method_name, url_name=method_name)(_named(fn, method_name)))
+            action(detail=True, methods=methods, url_path=method_name, url_name=method_name,
+                   pagination_class=None, filter_backends=[])(_named(fn, method_name)))
 
     if spec.has_owner:
         extra("transfer", EntityViewSet._transfer, ["post"], request=TransferInput, responses=ok)
