@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.test import Client, override_settings
 from django.utils import timezone
-from rest_framework.test import APIClient
+from crm.core.testing.openapi import ValidatingAPIClient as APIClient  # responses checked against the OpenAPI file
 
 from crm.core.access.models import ApiToken
 from crm.core.audit.models import AuditEntry

@@ -7,7 +7,7 @@ import io
 
 import pytest
 from django.test import Client
-from rest_framework.test import APIClient
+from crm.core.testing.openapi import ValidatingAPIClient as APIClient  # responses checked against the OpenAPI file
 
 from crm.core.access.models import ApiToken
 from crm.core.audit.models import AuditEntry
