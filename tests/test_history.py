@@ -49,3 +49,19 @@ def test_a_changed_time_shows_in_local_time_on_the_timeline(rep):
     page = client.get(f"/customers/{customer.pk}/").content.decode()
     assert "2024-03-01 09:30" in page and "2024-03-02 10:45" in page
     assert "+00:00" not in page
+
+
+def test_the_customer_page_shows_contacts_as_an_org_chart(rep):
+    from crm.customers.models import Contact
+
+    customer = Customer.objects.create(name="组织公司", owner=rep, department=rep.department)
+    common = {"customer": customer, "owner": rep, "department": rep.department}
+    boss = Contact.objects.create(name="甲总", is_primary=True, **common)
+    middle = Contact.objects.create(name="乙经理", reports_to=boss, **common)
+    Contact.objects.create(name="丙工程师", reports_to=middle, **common)
+    Contact.objects.create(name="丁顾问", **common)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(rep)
+    panel = next(p for p in client.get(f"/customers/{customer.pk}/").context["panels"] if p and p["key"] == "contacts")
+    assert [(r["cells"][0], r["indent"]) for r in panel["rows"]] == [
+        ("甲总", 0), ("乙经理", 1), ("丙工程师", 2), ("丁顾问", 0)]

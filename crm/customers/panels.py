@@ -15,27 +15,59 @@ from .models import Contact, Customer
 PANEL_ROWS = 20
 
 
-def _panel(request, key, model, qs, columns, title, add_label, add_params):
+def _panel(request, key, model, qs, columns, title, add_label, add_params, limit=PANEL_ROWS):
     user, spec = request.user, get_spec(model)
     if not can(user, spec.key, "view"):
         return None
-    rows = list(qs.for_user(user).select_related(*spec.select_related)[: PANEL_ROWS + 1])
+    rows = list(qs.for_user(user).select_related(*spec.select_related)[: limit + 1])
     return {
         "key": key,
         "title": title,
         "headers": [cells.field_label(model, c) for c in columns],
-        "rows": [{"cells": [cells.display(user, spec, obj, c) for c in columns],
-                  "url": reverse(f"{spec.key}-detail", kwargs={"pk": obj.pk})} for obj in rows[:PANEL_ROWS]],
+        "rows": [{"cells": [cells.display(user, spec, obj, c) for c in columns], "obj": obj, "indent": 0,
+                  "url": reverse(f"{spec.key}-detail", kwargs={"pk": obj.pk})} for obj in rows[:limit]],
         "add_url": reverse(f"{spec.key}-create") + "?" + urlencode(add_params) if can(user, spec.key, "create") else None,
         "add_label": add_label,
-        "more": len(rows) > PANEL_ROWS,
+        "more": len(rows) > limit,
     }
 
 
+ORG_CHART_ROWS = 200
+
+
 def contacts_panel(request, customer):
+    """The customer's contacts as its org chart (关系图): everyone under whom they report."""
     qs = Contact.objects.filter(customer=customer).order_by("-is_primary", "name", "pk")
-    return _panel(request, "contacts", Contact, qs, ["name", "title", "mobile", "email", "is_primary"],
-                  _("Contacts"), _("New contact"), {"customer": customer.pk})
+    panel = _panel(request, "contacts", Contact, qs, ["name", "title", "dept", "mobile", "email", "is_primary"],
+                   _("Contacts and reporting lines"), _("New contact"), {"customer": customer.pk}, limit=ORG_CHART_ROWS)
+    if panel is not None:
+        panel["rows"] = org_chart(panel["rows"])
+    return panel
+
+
+def org_chart(rows):
+    """Order rows depth-first along `reports_to`; a row whose manager is not shown is a root."""
+    by_id = {r["obj"].pk: r for r in rows}
+    children = {}
+    roots = []
+    for r in rows:
+        boss = r["obj"].reports_to_id
+        (children.setdefault(boss, []) if boss in by_id and boss != r["obj"].pk else roots).append(r)
+    ordered, seen = [], set()
+
+    def walk(row, depth):
+        if row["obj"].pk in seen:  # a cycle in old data must not hang the page
+            return
+        seen.add(row["obj"].pk)
+        row["indent"] = depth
+        ordered.append(row)
+        for child in children.get(row["obj"].pk, []):
+            walk(child, depth + 1)
+
+    for r in roots:
+        walk(r, 0)
+    ordered += [r for r in rows if r["obj"].pk not in seen]
+    return ordered
 
 
 def children_panel(request, customer):
