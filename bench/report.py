@@ -87,8 +87,10 @@ def context_lines(report):
         f"- User: {u['username']} ({u['name']}), {u['scope']} over {u['departments']} departments: "
         f"{u['visible_customers']:,} visible customers ({u['share']:.1%} of all)" if u.get("share") is not None else "",
         f"- Method: {report['method']}; {report['warmup']} warm-up runs, then {report['runs']} timed runs per "
-        f"scenario; the floor is timed the same way through a plain cursor; ratio = app p95 / floor p95; "
+        f"scenario (at most 10 for one slower than a second); the floor is timed the same way through a plain cursor; ratio = app p95 / floor p95; "
         f"web CPU = median CPU time of the web process per request (the rest is database and waiting for a CPU)",
+        f"- Priority: {' and '.join(report['priority']['raised'])} at nice {report['priority']['niceness']} "
+        f"(--high-priority), so that other work on the machine disturbs the timings less" if report.get("priority") else "",
         f"- Peak memory of the web process (ru_maxrss): {report['peak_memory_mb']:,.0f} MB",
     ]
     load = report.get("load")

@@ -49,6 +49,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-docs", action="store_true",
                             help="do not update the latest large-scale table in docs/benchmarks.md")
         parser.add_argument("--strict", action="store_true", help="exit with status 1 when a budget is missed")
+        parser.add_argument("--high-priority", action="store_true",
+                            help="run the measuring process and its database backend at nice -20 (root; for shared machines)")
         parser.add_argument("--phase", choices=["load", "run"], help=argparse_suppress())
 
     def handle(self, *args, **opts):
@@ -82,7 +84,7 @@ class Command(BaseCommand):
         for name in ("runs", "warmup", "only", "out"):
             if opts[name] is not None:
                 passthrough += [f"--{name}", str(opts[name])]
-        for name in ("explain", "no_docs", "strict"):
+        for name in ("explain", "no_docs", "strict", "high_priority"):
             if opts[name]:
                 passthrough.append("--" + name.replace("_", "-"))
         python = [sys.executable, "-m", "django", "bench"]
@@ -135,7 +137,8 @@ class Command(BaseCommand):
         out = Path(opts["out"] or report.REPORTS_DIR)
         self.stderr.write(f"Measuring scale {scale.name}…")
         only = set(opts["only"].split(",")) if opts["only"] else None
-        result = runner.run(scale, runs=opts["runs"], warmup=opts["warmup"], explain_plans=opts["explain"], only=only)
+        result = runner.run(scale, runs=opts["runs"], warmup=opts["warmup"], explain_plans=opts["explain"], only=only,
+                            high_priority=opts["high_priority"])
         load_file = self._load_file(out)
         if load_file.exists():
             result["load"] = json.loads(load_file.read_text())
