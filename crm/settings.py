@@ -97,6 +97,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests use a file as well: connections to an in-memory database share one cache, where a
+    # second writer fails at once ("table is locked") instead of queueing as it does in
+    # production; the concurrency tests of numbering rules (SYS-5) need the real locking.
+    # One file per process, so test runs side by side in one checkout do not meet.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 DATABASES["default"].setdefault("TEST", {})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

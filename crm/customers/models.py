@@ -137,7 +137,7 @@ class Customer(Entity):
 
     def after_create(self, user):
         if not self.code:
-            # A stable number until numbering rules (SYS-5) take over.
+            # No active numbering rule for customers (SYS-5): fall back to a stable number.
             self.code = f"C{self.pk:07d}"
             Customer.all_objects.filter(pk=self.pk).update(code=self.code)
 

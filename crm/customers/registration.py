@@ -33,6 +33,7 @@ register_entity(
         menu=MenuEntry(group="customers", icon="building", order=10),
         detail_panels=[contacts_panel, children_panel],
         testing="crm.customers.testing:CustomerTestData",
+        number_field="code",  # from the "customers" numbering rule (SYS-5)
     ),
 )
 

@@ -55,6 +55,7 @@ class EntitySpec:
     hard_delete: bool = False  # no recycle bin (e.g. configuration entities)
     detail_panels: list = field(default_factory=list)  # callables (request, obj) -> panel dict
     detail_actions: list = field(default_factory=list)  # DetailAction: extra buttons on the detail page
+    number_field: str | None = None  # filled from the entity's numbering rule (SYS-5) when left blank
 
     model: type | None = None
 

@@ -88,6 +88,11 @@ def create(user, model, data, m2m=None, owner=None):
         obj.department_id = owner.department_id
     if hasattr(obj, "created_by_id"):
         obj.created_by = obj.updated_by = user
+    if spec.number_field and not getattr(obj, spec.number_field):
+        # Issued inside this transaction: a create that fails gives the number back (SYS-5).
+        from ..numbering.services import next_number
+
+        setattr(obj, spec.number_field, next_number(spec.key) or "")
     obj.full_clean()
     if hasattr(obj, "before_write"):
         obj.before_write(user)

@@ -12,6 +12,7 @@ GROUPS = {
     "service": (_("Service"), 30),
     "marketing": (_("Marketing"), 40),
     "organisation": (_("Organisation"), 90),
+    "settings": (_("Settings"), 95),
 }
 
 # Pages that are not entity lists but belong in the menu: (group, label, url name, special permission)
