@@ -11,3 +11,4 @@ class CoreConfig(AppConfig):
         from .access import special  # noqa: F401  registers the kernel's special permissions
         from .audit import receivers  # noqa: F401  login history
         from .numbering import registration  # noqa: F401  numbering rules as an entity
+        from .dictionary import registration  # noqa: F401  data dictionary items, settings permission

@@ -6,3 +6,4 @@ from .entities.models import SavedView, Tag  # noqa: F401
 from .events.models import EventRecord  # noqa: F401
 from .numbering.models import NumberingRule, NumberingSequence  # noqa: F401
 from .timeline.models import Note  # noqa: F401
+from .dictionary.models import DictionaryItem, DictionaryKind, ParameterValue  # noqa: F401

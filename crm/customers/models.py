@@ -9,11 +9,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.core.dictionary.fields import DictionaryField
 from crm.core.entities.base import Entity
 from crm.core.fields import CreditCodeField, PhoneField
 from crm.core.pinyin import initials
 
 
+# The codes of the customer pick lists as seeded into the data dictionary (SYS-6) by
+# crm/core/migrations; the dictionary is the source of truth (administrators may relabel,
+# reorder, disable and add items). These constants remain for code that needs a known code
+# (demo data, benchmarks).
 class Industry(models.TextChoices):
     MANUFACTURING = "manufacturing", _("Manufacturing")
     IT = "it", _("IT and software")
@@ -78,12 +83,13 @@ class Customer(Entity):
         _("mnemonic code"), max_length=30, blank=True, db_index=True,
         help_text=_("Left blank, the pinyin initials of the name are used."),
     )
-    customer_type = models.CharField(_("customer type"), max_length=20, choices=CustomerType.choices, default=CustomerType.COMPANY)
-    level = models.CharField(_("customer level"), max_length=20, choices=Level.choices, default=Level.NORMAL)
-    status = models.CharField(_("customer status"), max_length=20, choices=CustomerStatus.choices, default=CustomerStatus.POTENTIAL)
-    industry = models.CharField(_("industry"), max_length=30, choices=Industry.choices, blank=True)
-    source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True)
-    credit_rating = models.CharField(_("credit rating"), max_length=5, choices=CreditRating.choices, blank=True)
+    # Pick lists of the data dictionary (SYS-6): the record stores the item code.
+    customer_type = DictionaryField(_("customer type"), kind="customer_type", default="company")
+    level = DictionaryField(_("customer level"), kind="customer_level", default="normal")
+    status = DictionaryField(_("customer status"), kind="customer_status", default="potential")
+    industry = DictionaryField(_("industry"), kind="industry", blank=True)
+    source = DictionaryField(_("source"), kind="customer_source", blank=True)
+    credit_rating = DictionaryField(_("credit rating"), kind="credit_rating", blank=True)
     credit_limit = models.DecimalField(
         _("credit limit"), max_digits=16, decimal_places=2, default=0, validators=[MinValueValidator(0)]
     )

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..access.masking import present
+from ..dictionary.fields import DictionaryField
 from ..entities.registry import get_spec
 
 READ_ONLY_META = ("code", "owner", "department", "created_at", "updated_at", "created_by", "updated_by")
@@ -41,6 +42,9 @@ class EntitySerializer(serializers.ModelSerializer):
 
     def build_standard_field(self, field_name, model_field):
         field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if isinstance(model_field, DictionaryField):
+            kwargs["help_text"] = (f"The code of an item of the data dictionary kind “{model_field.kind}” "
+                                   f"(/api/v1/dictionary-items/?kind={model_field.kind}).")
         if isinstance(model_field, models.IntegerField):
             # Integer bounds that come from the database backend (SQLite allows 64 bits in every
             # integer column) become the portable ones: the API, and its schema, are the same on

@@ -2,6 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from ..dictionary.views import ParametersAPIView
 from ..entities.registry import all_specs
 from .viewsets import viewset_class
 
@@ -13,5 +14,6 @@ def api_urlpatterns():
         router.register(spec.key, viewset_class(spec), basename=f"api-{spec.key}")
     return [
         path("api/v1/", include(router.urls)),
+        path("api/v1/parameters/", ParametersAPIView.as_view(), name="api-parameters"),
         path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     ]

@@ -36,6 +36,8 @@ def raw_value(user, spec, obj, name, revealed=False):
         return ", ".join(str(x) for x in getattr(obj, name).all())
     if field.choices:
         return getattr(obj, f"get_{name}_display")()
+    if hasattr(field, "label_for"):  # a data dictionary field: the item's label
+        return field.label_for(getattr(obj, name))
     return getattr(obj, name)
 
 
@@ -54,7 +56,11 @@ def format_value(value):
     if isinstance(value, datetime.date):
         return date_filter(value, "Y-m-d")
     if isinstance(value, decimal.Decimal):
-        return formats.number_format(value, 2, use_l10n=True, force_grouping=True)
+        from ..dictionary.parameters import param  # amounts: decimal places of SYS-7
+
+        places = param("amount_decimal_places")
+        value = value.quantize(decimal.Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_UP)  # round, not cut
+        return formats.number_format(value, places, use_l10n=True, force_grouping=True)
     if isinstance(value, models.Model):
         return str(value)
     return value
@@ -68,6 +74,8 @@ def choice_label(model, name, raw):
         return raw
     if field.choices and raw is not None:
         return dict(field.flatchoices).get(raw, raw)
+    if hasattr(field, "label_for") and isinstance(raw, str):
+        return field.label_for(raw)
     if isinstance(raw, bool):
         return _("Yes") if raw else _("No")
     if isinstance(raw, list):

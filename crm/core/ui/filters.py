@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_noop
 
+from ..dictionary.fields import DictionaryChoiceField, DictionaryField
 from ..entities.registry import get_spec
 from .widgets import DateInput, LookupSelect
 
@@ -42,6 +43,24 @@ class DayBoundFilter(django_filters.DateFilter):
         return qs.filter(**{f"{self.field_name}__lt": start + datetime.timedelta(days=1)})
 
 
+class DictionaryFilter(django_filters.CharFilter):
+    """A data dictionary field: a select of every item of the kind (disabled ones too, so old
+    records can still be found); the API takes the item code."""
+
+    field_class = DictionaryChoiceField
+
+    def __init__(self, *args, kind=None, **kwargs):
+        super().__init__(*args, kind=kind, required=False, **kwargs)
+
+    @property
+    def field(self):
+        field = super().field
+        from ..dictionary import lookup
+
+        field.choices = lookup.choices(field.kind, active_only=False)
+        return field
+
+
 class EntityFilterSet(django_filters.FilterSet):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,7 +91,9 @@ def filterset_class(spec):
     # Choices filters render as selects; datetime ranges as dates.
     for name, f in cls.base_filters.items():
         model_field = _model_field(spec.model, f.field_name)
-        if isinstance(model_field, models.DateTimeField):
+        if isinstance(model_field, DictionaryField) and f.lookup_expr == "exact":
+            cls.base_filters[name] = DictionaryFilter(field_name=f.field_name, kind=model_field.kind, label=f.label)
+        elif isinstance(model_field, models.DateTimeField):
             lookup = f.lookup_expr
             cls.base_filters[name] = DayBoundFilter(field_name=f.field_name, lookup_expr=lookup, label=f.label)
         elif isinstance(model_field, models.ForeignObjectRel) and f.lookup_expr == "exact":

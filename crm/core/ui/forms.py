@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from ..access.masking import can_reveal
+from ..dictionary.fields import DictionaryChoiceField
 from ..entities.models import Tag
 from ..entities.registry import get_spec
 from .widgets import DateInput, DateTimeInput, LookupSelect
@@ -55,6 +56,9 @@ class EntityForm(forms.ModelForm):
             model_field = _model_field(self._meta.model, name)
             if isinstance(field, forms.ModelChoiceField) and not isinstance(field, forms.ModelMultipleChoiceField):
                 self._scope_picker(name, field)
+            elif isinstance(field, DictionaryChoiceField):
+                # Active items, plus the record's current one if it was disabled since.
+                field.for_value(getattr(self.instance, name, None) if self.instance.pk else None)
             elif isinstance(model_field, models.DateTimeField):
                 field.widget = DateTimeInput()
             elif isinstance(model_field, models.DateField):

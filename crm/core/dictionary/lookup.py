@@ -1,0 +1,76 @@
+"""Reading the data dictionary, cached per request.
+
+Every item of every kind is read in one query the first time a request needs one, and kept
+until the request ends (or any item is written). A list page of 100 customers therefore shows
+its labels with one query, not one per row. Outside a request nothing is cached.
+"""
+
+import threading
+
+from django.core.signals import request_finished, request_started
+
+_local = threading.local()
+
+
+def _enable(**kwargs):
+    _local.enabled = True
+    _local.items = None
+
+
+def _disable(**kwargs):
+    _local.enabled = False
+    _local.items = None
+
+
+request_started.connect(_enable, dispatch_uid="crm-dictionary-cache-start")
+request_finished.connect(_disable, dispatch_uid="crm-dictionary-cache-end")
+
+
+def clear():
+    _local.items = None
+
+
+def _load():
+    from .models import DictionaryItem
+
+    by_kind = {}
+    for item in DictionaryItem.objects.order_by("kind_id", "order", "id"):
+        by_kind.setdefault(item.kind_id, []).append(item)
+    return by_kind
+
+
+def _all():
+    if getattr(_local, "enabled", False):
+        if getattr(_local, "items", None) is None:
+            _local.items = _load()
+        return _local.items
+    return _load()
+
+
+def items(kind, active_only=False, current=None):
+    """Items of `kind` in order; with `active_only`, the active ones plus `current` if disabled."""
+    rows = _all().get(kind, [])
+    if active_only:
+        rows = [i for i in rows if i.is_active or (current not in (None, "") and i.code == current)]
+    return rows
+
+
+def item(kind, code):
+    for i in _all().get(kind, []):
+        if i.code == code:
+            return i
+    return None
+
+
+def label(kind, code):
+    """The label of a stored code in the current language; an unknown code shows as itself."""
+    if code in (None, ""):
+        return ""
+    found = item(kind, code)
+    return found.label if found else code
+
+
+def choices(kind, active_only=True, current=None, blank=True):
+    out = [("", "---------")] if blank else []
+    out += [(i.code, i.label) for i in items(kind, active_only, current)]
+    return out
