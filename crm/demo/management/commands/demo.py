@@ -13,6 +13,7 @@ from django.utils import timezone
 from crm.core.access.levels import Scope
 from crm.core.access.models import Role, RoleGrant
 from crm.core.entities.registry import all_specs
+from crm.core.numbering.services import next_number
 from crm.core.timeline.models import Note
 from crm.customers.models import Contact, Customer, CustomerStatus, CustomerType, Level, Source
 from crm.demo import data
@@ -21,6 +22,7 @@ from crm.org.models import Department, User
 PASSWORD = "Demo@2026"
 SALES_ENTITIES = ("customers", "contacts")
 ORG_ENTITIES = ("departments", "employees", "roles")
+SETTINGS_ENTITIES = ("numbering-rules", "dictionary-items")
 
 # (name, description, {entities: {action: scope}}, specials)
 ALL_ACTIONS = ("view", "create", "edit", "delete", "export", "import", "assign")
@@ -32,8 +34,9 @@ def grants(entities, scope, actions=ALL_ACTIONS):
 
 ROLES = {
     "admin": ("系统管理员", "Everything, including organisation and permissions.",
-              {**grants(SALES_ENTITIES, Scope.ALL), **grants(ORG_ENTITIES, Scope.ALL)},
-              ["reveal_phone", "see_cost", "edit_closed", "manage_pool", "handover", "view_audit", "manage_roles"]),
+              {**grants(SALES_ENTITIES, Scope.ALL), **grants(ORG_ENTITIES + SETTINGS_ENTITIES, Scope.ALL)},
+              ["reveal_phone", "see_cost", "edit_closed", "manage_pool", "handover", "view_audit", "manage_roles",
+               "manage_settings"]),
     "head": ("总经理", "Company head: sees and manages every customer.",
              {**grants(SALES_ENTITIES, Scope.ALL), **grants(ORG_ENTITIES, Scope.ALL, ("view",))},
              ["reveal_phone", "see_cost", "handover", "view_audit", "manage_pool"]),
@@ -169,9 +172,8 @@ class Command(BaseCommand):
             c.full_clean(exclude=["parent"])
         Customer.objects.bulk_create(rows, batch_size=500)
         customers = list(Customer.objects.order_by("pk"))
-        Customer.objects.filter(code="").update()  # codes follow from ids below
-        for c in customers:
-            c.code = f"C{c.pk:07d}"
+        for c in sorted(customers, key=lambda c: c.registered_at):  # numbered by the rule, as a form would (SYS-5)
+            c.code = next_number("customers", today=c.registered_at.date()) or f"C{c.pk:07d}"
         Customer.objects.bulk_update(customers, ["code"], batch_size=500)
         # A few groups: subsidiaries under a parent company (CUS-4).
         for parent in customers[:10]:
