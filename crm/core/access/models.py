@@ -6,14 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..entities.base import EntityQuerySet
 from .levels import Scope
-
-
-class RoleQuerySet(models.QuerySet):
-    def for_user(self, user, action="view"):
-        from .scope import scope_q
-
-        return self.filter(scope_q(user, self.model, action))
 
 
 class Role(models.Model):
@@ -30,7 +24,7 @@ class Role(models.Model):
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
-    objects = RoleQuerySet.as_manager()
+    objects = EntityQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

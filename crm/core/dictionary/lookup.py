@@ -5,29 +5,7 @@ until the request ends (or any item is written). A list page of 100 customers th
 its labels with one query, not one per row. Outside a request nothing is cached.
 """
 
-import threading
-
-from django.core.signals import request_finished, request_started
-
-_local = threading.local()
-
-
-def _enable(**kwargs):
-    _local.enabled = True
-    _local.items = None
-
-
-def _disable(**kwargs):
-    _local.enabled = False
-    _local.items = None
-
-
-request_started.connect(_enable, dispatch_uid="crm-dictionary-cache-start")
-request_finished.connect(_disable, dispatch_uid="crm-dictionary-cache-end")
-
-
-def clear():
-    _local.items = None
+from ..request_cache import RequestCache
 
 
 def _load():
@@ -39,12 +17,9 @@ def _load():
     return by_kind
 
 
-def _all():
-    if getattr(_local, "enabled", False):
-        if getattr(_local, "items", None) is None:
-            _local.items = _load()
-        return _local.items
-    return _load()
+_cache = RequestCache("dictionary", _load)
+clear = _cache.clear
+_all = _cache.get
 
 
 def items(kind, active_only=False, current=None):

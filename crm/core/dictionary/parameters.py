@@ -9,13 +9,13 @@ like the data dictionary. Apps add their own with `register_parameter(Parameter(
 """
 
 import decimal
-import threading
 from dataclasses import dataclass, field
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.signals import request_finished, request_started
 from django.utils.translation import gettext_lazy as _
+
+from ..request_cache import RequestCache
 
 TYPES = ("int", "decimal", "bool", "str", "email", "choice")
 
@@ -105,35 +105,15 @@ for _p in (
 ):
     register_parameter(_p)
 
-_local = threading.local()
-
-
-def _enable(**kwargs):
-    _local.enabled = True
-    _local.values = None
-
-
-def _disable(**kwargs):
-    _local.enabled = False
-    _local.values = None
-
-
-request_started.connect(_enable, dispatch_uid="crm-parameters-cache-start")
-request_finished.connect(_disable, dispatch_uid="crm-parameters-cache-end")
-
-
-def clear():
-    _local.values = None
-
-
-def _stored():
+def _load_stored():
     from .models import ParameterValue
 
-    if getattr(_local, "enabled", False):
-        if getattr(_local, "values", None) is None:
-            _local.values = dict(ParameterValue.objects.values_list("key", "value"))
-        return _local.values
     return dict(ParameterValue.objects.values_list("key", "value"))
+
+
+_cache = RequestCache("parameters", _load_stored)
+clear = _cache.clear
+_stored = _cache.get
 
 
 def param(key):
