@@ -4,11 +4,13 @@ from django.views.i18n import JavaScriptCatalog
 from crm.core.api.urls import api_urlpatterns
 from crm.core.dictionary.views import parameters_page
 from crm.core.ui import pages
+from crm.core.ui import trash as trash_views
 from crm.core.ui.urls import entity_urlpatterns
 
 urlpatterns = [
     path("", pages.home, name="home"),
     path("search/", pages.search, name="search"),
+    path("trash/", trash_views.trash, name="trash"),
     path("account/", pages.account, name="account"),
     path("account/tokens/", pages.api_tokens, name="api-tokens"),
     path("account/tokens/<int:pk>/revoke/", pages.api_token_revoke, name="api-token-revoke"),

@@ -12,3 +12,5 @@ class CoreConfig(AppConfig):
         from .audit import receivers  # noqa: F401  login history
         from .numbering import registration  # noqa: F401  numbering rules as an entity
         from .dictionary import registration  # noqa: F401  data dictionary items, settings permission
+        from .entities import trash  # noqa: F401  recycle bin: purge permission, retention parameter
+        from .ui import trash as _trash_ui  # noqa: F401  menu entry of the recycle bin

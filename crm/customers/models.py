@@ -154,6 +154,11 @@ class Customer(Entity):
     def after_restore(self, user, deleted_at):
         Contact.all_objects.filter(customer=self, deleted_at=deleted_at).update(deleted_at=None, deleted_by=None)
 
+    def purge_dependants(self):
+        # Purged with the customer: its contacts in the recycle bin (they cannot come back
+        # without it). A live contact, or a child company, still protects the customer.
+        return list(Contact.all_objects.filter(customer=self, deleted_at__isnull=False))
+
 
 class Gender(models.TextChoices):
     MALE = "m", _("Male")

@@ -40,7 +40,7 @@ ERRORS = {code: OpenApiResponse(response=ErrorBody, description=desc) for code, 
 
 ACTION_PERMS = {
     "list": "view", "retrieve": "view", "create": "create", "partial_update": "edit", "destroy": "delete",
-    "transfer": "assign", "reveal": "view", "restore": "delete", "notes": "view",
+    "transfer": "assign", "reveal": "view", "restore": "delete", "purge": "delete", "notes": "view",
 }
 
 class TransferInput(serializers.Serializer):  # classes, not inline_serializer instances: the views call them
@@ -139,6 +139,10 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         obj = services.restore(request.user, self.spec.model, pk)
         return Response(self.get_serializer(obj).data)
 
+    def _purge(self, request, pk=None):
+        services.purge(request.user, self.spec.model, pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     def _notes(self, request, pk=None):
         obj = self.get_object()
         if request.method == "POST":
@@ -201,6 +205,10 @@ def viewset_class(spec):
         extra("reveal", EntityViewSet._reveal, ["post"], request=None, responses={200: revealed, **ERRORS})
     if spec.soft_delete:
         extra("restore", EntityViewSet._restore, ["post"], request=None, responses=ok)
+        extra("purge", EntityViewSet._purge, ["post"], request=None, responses={
+            204: None, **{k: v for k, v in ERRORS.items() if k != 409}},
+            description="Delete a record in the recycle bin permanently (special permission `purge`), with the "
+                        "records that went to the bin with it. 400 when something still references it.")
     extra("notes", EntityViewSet._notes, ["get", "post"], request=NoteInput,
           responses={200: TimelineItem(many=True), 201: TimelineItem(many=True), **ERRORS})
     return type(f"{name}ViewSet", (EntityViewSet,), attrs)

@@ -250,3 +250,49 @@ def handover(user, leaver, successor, specs):
 
 def assign_scope_level(user, spec):
     return scope_level(user, spec.key, "assign") if spec.has_owner else Scope.NONE
+
+
+def _purge_record(user, obj, extra=None):
+    """Delete one binned record for good, first its dependants (the model's `purge_dependants()`,
+    e.g. a customer's contacts that are in the bin), then its notes; an audit entry each."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from ..timeline.models import Note
+
+    model = type(obj)
+    purged = []
+    for dependant in (obj.purge_dependants() if hasattr(obj, "purge_dependants") else ()):
+        purged += _purge_record(user, dependant, {**(extra or {}), "with": str(obj)[:200]})
+    ct = ContentType.objects.get_for_model(obj, for_concrete_model=True)
+    entry = AuditEntry(**log.entry_kwargs(user, AuditEntry.Action.PURGE, obj, extra={
+        **(extra or {}), "deleted_at": obj.deleted_at.isoformat() if obj.deleted_at else None}))
+    try:
+        with transaction.atomic():
+            model._base_manager.filter(pk=obj.pk).delete()
+    except (models.ProtectedError, models.RestrictedError) as exc:
+        refs = sorted({str(o)[:100] for o in list(exc.args[1])[:5]}) if len(exc.args) > 1 else []
+        raise ValidationError(
+            _("“%(record)s” is still referenced by %(refs)s and cannot be deleted permanently.")
+            % {"record": obj, "refs": ", ".join(f"“{r}”" for r in refs) or _("other records")}
+        )
+    Note.objects.filter(content_type=ct, object_id=obj.pk).delete()
+    entry.save()
+    emit(f"{get_spec(model).key}.purged", obj, user)
+    return purged + [obj]
+
+
+@transaction.atomic
+def purge(user, model, pk):
+    """Delete a record in the recycle bin permanently (special permission "purge"). The scope is
+    re-checked inside the transaction; what still references the record refuses the purge."""
+    from ..access.scope import has_special
+
+    spec = get_spec(model)
+    if not spec.soft_delete:
+        raise Http404
+    if not has_special(user, "purge"):
+        raise PermissionDenied(_("You do not have permission to do this."))
+    obj = model._base_manager.filter(scope_q(user, model, "delete"), pk=pk, deleted_at__isnull=False).first()
+    if obj is None:
+        raise Http404
+    return _purge_record(user, obj)

@@ -11,6 +11,7 @@ GROUPS = {
     "sales": (_("Sales"), 20),
     "service": (_("Service"), 30),
     "marketing": (_("Marketing"), 40),
+    "data": (_("Data"), 85),
     "organisation": (_("Organisation"), 90),
     "settings": (_("Settings"), 95),
 }

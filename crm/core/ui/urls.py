@@ -3,7 +3,7 @@
 from django.urls import path
 
 from ..entities.registry import all_specs
-from . import views
+from . import trash, views
 
 
 def entity_urlpatterns():
@@ -25,6 +25,7 @@ def entity_urlpatterns():
             path(f"{k}/<int:pk>/copy/", views.entity_copy, kw, name=f"{k}-copy"),
             path(f"{k}/<int:pk>/delete/", views.entity_delete, kw, name=f"{k}-delete"),
             path(f"{k}/<int:pk>/restore/", views.entity_restore, kw, name=f"{k}-restore"),
+            path(f"{k}/<int:pk>/purge/", trash.entity_purge, kw, name=f"{k}-purge"),
             path(f"{k}/<int:pk>/transfer/", views.entity_transfer, kw, name=f"{k}-transfer"),
             path(f"{k}/<int:pk>/reveal/", views.entity_reveal, kw, name=f"{k}-reveal"),
             path(f"{k}/<int:pk>/notes/", views.entity_note, kw, name=f"{k}-note"),

@@ -290,9 +290,23 @@ def entity_trash(request, key):
     spec = _spec(key, request, "delete")
     if not spec.soft_delete:
         raise Http404
-    qs = spec.model.all_objects.for_user(request.user, "delete").filter(deleted_at__isnull=False).select_related("deleted_by")
-    rows = list(qs.order_by("-deleted_at", "-pk")[:200])
-    return render(request, "crm/entity/trash.html", {"spec": spec, "rows": rows})
+    from ..entities.trash import binned
+
+    qs = binned(spec, request.user)
+    before = (request.GET.get("before") or "").rsplit("_", 1)
+    if len(before) == 2 and parse_id(before[1]) is not None:  # keyset: older than (deleted_at, id)
+        from django.utils.dateparse import parse_datetime
+
+        try:
+            at = parse_datetime(before[0].replace(" ", "+"))
+        except ValueError:
+            at = None
+        if at is not None:
+            qs = qs.filter(Q(deleted_at__lt=at) | Q(deleted_at=at, pk__lt=parse_id(before[1])))
+    rows = list(qs[:101])
+    next_cursor = f"{rows[99].deleted_at.isoformat()}_{rows[99].pk}" if len(rows) > 100 else None
+    return render(request, "crm/entity/trash.html", {"spec": spec, "rows": rows[:100], "next_cursor": next_cursor,
+                                                     "can_purge": has_special(request.user, "purge")})
 
 
 @login_required
