@@ -23,6 +23,7 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 
 from crm.core.audit.models import AuditEntry
+from crm.core.entities.duplicates import company_name_key
 from crm.core.entities.models import Tag
 from crm.core.pinyin import initials
 from crm.core.timeline.models import Note
@@ -51,8 +52,8 @@ MODELS = [Customer, Contact, Note, AuditEntry, M2M_TAGS]
 
 CUSTOMER_FIELDS = (
     "id", "created_at", "updated_at", "created_by", "updated_by", "version", "owner", "department", "custom",
-    "deleted_at", "deleted_by", "code", "name", "mnemonic_code", "customer_type", "level", "status", "industry",
-    "source", "credit_rating", "credit_limit", "credit_code", "parent", "phone", "finance_phone", "email",
+    "deleted_at", "deleted_by", "code", "name", "name_key", "mnemonic_code", "customer_type", "level", "status",
+    "industry", "source", "credit_rating", "credit_limit", "credit_code", "parent", "phone", "finance_phone", "email",
     "website", "country", "province", "city", "district", "address", "postcode", "registered_at", "notes",
 )
 CONTACT_FIELDS = (
@@ -234,7 +235,8 @@ class ChunkWriter:
                 parent = rng.randrange(max(first_customer, cid - 2000), cid)
             customers.append((
                 cid, created, updated, owner, owner, 1, owner, dept, "{}", deleted, owner if deleted else None,
-                f"C{cid:07d}", name, vocab.mnemonic(parts), "dealer" if rng.random() < 0.1 else "company",
+                f"C{cid:07d}", name, company_name_key(name), vocab.mnemonic(parts),
+                "dealer" if rng.random() < 0.1 else "company",
                 rng.choice(LEVELS), rng.choice(STATUSES), industry, rng.choice(SOURCES), rng.choice(RATINGS),
                 rng.choice(LIMITS), credit_code, parent, phone,
                 data.valid_landline(rng, area) if not english and rng.random() < 0.3 else "",

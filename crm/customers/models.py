@@ -5,11 +5,13 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.core.dictionary.fields import DictionaryField
+from crm.core.entities.duplicates import company_name_key
 from crm.core.entities.base import Entity
 from crm.core.fields import CreditCodeField, PhoneField
 from crm.core.pinyin import initials
@@ -79,6 +81,8 @@ class Customer(Entity):
 
     code = models.CharField(_("customer number"), max_length=30, blank=True, db_index=True)
     name = models.CharField(_("name"), max_length=200)
+    # The name as the duplicate check compares it (CUS-3): see crm.core.entities.duplicates.
+    name_key = models.CharField(_("name for the duplicate check"), max_length=200, blank=True, editable=False)
     mnemonic_code = models.CharField(
         _("mnemonic code"), max_length=30, blank=True, db_index=True,
         help_text=_("Left blank, the pinyin initials of the name are used."),
@@ -120,6 +124,8 @@ class Customer(Entity):
             models.Index(fields=["name", "id"], name="cust_name"),
             models.Index(fields=["phone"], name="cust_phone"),
             models.Index(fields=["credit_code"], name="cust_credit_code"),
+            models.Index(fields=["name_key"], name="cust_name_key"),
+            models.Index(Lower("email"), name="cust_email_ci"),
         ]
 
     def __str__(self):
@@ -129,6 +135,7 @@ class Customer(Entity):
         super().clean()
         if not self.mnemonic_code and self.name:
             self.mnemonic_code = initials(self.name)
+        self.name_key = company_name_key(self.name)
         if self.parent_id:
             if self.pk and self.parent_id == self.pk:
                 raise ValidationError({"parent": _("A company cannot be its own parent.")})
@@ -199,6 +206,7 @@ class Contact(Entity):
             models.Index(fields=["customer", "name"], name="cont_customer"),
             models.Index(fields=["name", "id"], name="cont_name"),
             models.Index(fields=["mobile"], name="cont_mobile"),
+            models.Index(Lower("email"), name="cont_email_ci"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -1,3 +1,6 @@
+from django.utils.translation import gettext_lazy as _
+
+from crm.core.entities.duplicates import DuplicateKey, company_name_key
 from crm.core.entities.registry import EntitySpec, MenuEntry, register_entity
 
 from .models import Contact, Customer
@@ -34,6 +37,13 @@ register_entity(
         detail_panels=[contacts_panel, children_panel],
         testing="crm.customers.testing:CustomerTestData",
         number_field="code",  # from the "customers" numbering rule (SYS-5)
+        duplicate_keys=[  # CUS-3 查重
+            DuplicateKey("name", _("same name"), ("name_key",), value=lambda o: (company_name_key(o.name),),
+                         display=("name",)),
+            DuplicateKey("phone", _("same phone"), ("phone",)),
+            DuplicateKey("email", _("same e-mail"), ("email",), casefold=("email",)),
+            DuplicateKey("credit_code", _("same credit code"), ("credit_code",)),
+        ],
     ),
 )
 
@@ -65,5 +75,10 @@ register_entity(
         select_related=["owner", "department", "customer"],
         menu=MenuEntry(group="customers", icon="person-lines-fill", order=20),
         testing="crm.customers.testing:ContactTestData",
+        duplicate_keys=[
+            DuplicateKey("mobile", _("same mobile"), ("mobile",)),
+            DuplicateKey("email", _("same e-mail"), ("email",), casefold=("email",)),
+            DuplicateKey("name", _("same name at the same customer"), ("customer", "name")),
+        ],
     ),
 )

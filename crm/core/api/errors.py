@@ -20,6 +20,21 @@ class Conflict(exceptions.APIException):
         self.current = current  # the record as it is now, so the client can merge
 
 
+class DuplicatesFound(exceptions.APIException):
+    """Create refused by the duplicate check (CUS-3) unless forced."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "duplicate"
+
+    def __init__(self, ids, hidden):
+        if hidden and not ids:
+            message = _("A similar record exists in another department. Send force=1 to create it anyway.")
+        else:
+            message = _("Similar records exist. Send force=1 to create it anyway.")
+        super().__init__(message)
+        self.duplicates, self.hidden_duplicates = ids, hidden
+
+
 def _flatten(detail):
     if isinstance(detail, dict):
         return {k: _flatten_list(v) for k, v in detail.items()}
@@ -61,6 +76,9 @@ def exception_handler(exc, context):
     body = {"error": {"status": response.status_code, "code": code, "message": message, "fields": fields}}
     if getattr(exc, "current", None) is not None:
         body["error"]["current"] = exc.current
+    if isinstance(exc, DuplicatesFound):
+        body["error"]["duplicates"] = exc.duplicates
+        body["error"]["hidden_duplicates"] = exc.hidden_duplicates
     response.data = body
     return response
 
@@ -76,6 +94,8 @@ ERROR_SCHEMA = {
                 "message": {"type": "string"},
                 "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
                 "current": {"type": "object", "additionalProperties": True},
+                "duplicates": {"type": "array", "items": {"type": "integer"}},
+                "hidden_duplicates": {"type": "integer"},
             },
             "required": ["status", "code", "message", "fields"],
         }

@@ -4,10 +4,10 @@ the services."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -20,7 +20,7 @@ from ..entities import services
 from ..timeline.feed import timeline
 from ..timeline.models import Note
 from ..ui.filters import filterset_class
-from .errors import Conflict
+from .errors import Conflict, DuplicatesFound
 from .pagination import KeysetPagination
 from .serializers import serializer_class, writable_data
 
@@ -31,6 +31,10 @@ ErrorBody = inline_serializer("Error", {"error": inline_serializer("ErrorDetail"
     "message": serializers.CharField(),
     "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
     "current": serializers.DictField(required=False, help_text="409 only: the record as it is now."),
+    "duplicates": serializers.ListField(child=serializers.IntegerField(), required=False,
+                                        help_text="409 on create only: ids of similar records you can see."),
+    "hidden_duplicates": serializers.IntegerField(required=False,
+                                                  help_text="409 on create only: similar records you cannot see."),
 })})
 
 ERRORS = {code: OpenApiResponse(response=ErrorBody, description=desc) for code, desc in (
@@ -99,6 +103,17 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data, m2m, _v = self._data(serializer)
+        if self.spec.duplicate_keys and not _forced(request):
+            from ..entities.duplicates import find_duplicates
+
+            probe = self.spec.model(**data)
+            try:
+                probe.full_clean(validate_unique=False, validate_constraints=False)
+            except ValidationError:
+                probe = None  # invalid input: the create below answers with the field errors
+            found = probe is not None and find_duplicates(request.user, self.spec, probe, limit=50)
+            if found:
+                raise DuplicatesFound([o.pk for o, _rules in found.visible], found.hidden)
         obj = services.create(request.user, self.spec.model, data, m2m)
         obj = self.get_queryset().get(pk=obj.pk)
         return Response(self.get_serializer(obj).data, status=status.HTTP_201_CREATED)
@@ -161,6 +176,22 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                         status=status.HTTP_201_CREATED if request.method == "POST" else 200)
 
 
+def _forced(request):
+    """`?force=1` or `"force": true` in the body: create even if similar records exist."""
+    flag = request.query_params.get("force")
+    if flag is None and hasattr(request.data, "get"):
+        flag = request.data.get("force")
+    return str(flag).lower() in ("1", "true", "yes")
+
+
+FORCE = OpenApiParameter("force", bool, OpenApiParameter.QUERY, required=False, description=(
+    "Create the record even if similar records exist (duplicate check, CUS-3); the body field "
+    "`force: true` does the same."))
+DUPLICATES_409 = OpenApiResponse(response=ErrorBody, description=(
+    "Similar records exist (duplicate check): `duplicates` lists the ids of those you can see, "
+    "`hidden_duplicates` counts the others. Repeat with `?force=1` to create it anyway."))
+
+
 def _named(fn, name):
     """A fresh function per entity (drf-spectacular stores its overrides on the function)."""
 
@@ -184,7 +215,8 @@ def viewset_class(spec):
         "list": extend_schema(tags=tags, responses={200: Serializer(many=True), 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403]})(
             _named(EntityViewSet.list, "list")),
         "retrieve": extend_schema(tags=tags, responses=ok)(_named(EntityViewSet.retrieve, "retrieve")),
-        "create": extend_schema(tags=tags, responses={201: Serializer, **ERRORS})(_named(EntityViewSet.create, "create")),
+        "create": extend_schema(tags=tags, responses={201: Serializer, **ERRORS, **({409: DUPLICATES_409} if spec.duplicate_keys else {})},
+                                parameters=[FORCE] if spec.duplicate_keys else None)(_named(EntityViewSet.create, "create")),
         "partial_update": extend_schema(tags=tags, responses={200: Serializer, **ERRORS})(
             _named(EntityViewSet.partial_update, "partial_update")),
         "destroy": extend_schema(tags=tags, responses={204: None, **ERRORS})(_named(EntityViewSet.destroy, "destroy")),

@@ -56,6 +56,7 @@ class EntitySpec:
     detail_panels: list = field(default_factory=list)  # callables (request, obj) -> panel dict
     detail_actions: list = field(default_factory=list)  # DetailAction: extra buttons on the detail page
     number_field: str | None = None  # filled from the entity's numbering rule (SYS-5) when left blank
+    duplicate_keys: list = field(default_factory=list)  # DuplicateKey rules of the duplicate check (CUS-3)
 
     model: type | None = None
 

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from ..entities.registry import all_specs
-from . import trash, views
+from . import duplicates, trash, views
 
 
 def entity_urlpatterns():
@@ -20,6 +20,7 @@ def entity_urlpatterns():
             path(f"{k}/views/", views.saved_view_save, kw, name=f"{k}-view-save"),
             path(f"{k}/views/<int:view_id>/delete/", views.saved_view_delete, kw, name=f"{k}-view-delete"),
             path(f"{k}/trash/", views.entity_trash, kw, name=f"{k}-trash"),
+            path(f"{k}/duplicates/", duplicates.entity_duplicates, kw, name=f"{k}-duplicates"),
             path(f"{k}/<int:pk>/", views.entity_detail, kw, name=f"{k}-detail"),
             path(f"{k}/<int:pk>/edit/", views.entity_edit, kw, name=f"{k}-edit"),
             path(f"{k}/<int:pk>/copy/", views.entity_copy, kw, name=f"{k}-copy"),

@@ -189,9 +189,9 @@ def _conflict_changes(spec, conflict):
     return rows
 
 
-def _render_form(request, spec, form, obj=None, conflict=None, status=200, title=None):
+def _render_form(request, spec, form, obj=None, conflict=None, status=200, title=None, duplicates=None):
     return render(request, "crm/entity/form.html", {
-        "spec": spec, "form": form, "obj": obj, "conflict": conflict, "title": title,
+        "spec": spec, "form": form, "obj": obj, "conflict": conflict, "title": title, "duplicates": duplicates,
         "conflict_changes": _conflict_changes(spec, conflict),
     }, status=status)
 
@@ -223,6 +223,14 @@ def entity_create(request, key, copy_from=None):
     form = Form(request.POST or None, initial=initial, user=request.user, spec=spec)
     if request.method == "POST" and form.is_valid():
         data, m2m, _version = form.service_data()
+        if spec.duplicate_keys and not request.POST.get("save_anyway"):
+            # CUS-3: similar records first; the user saves anyway by ticking the box.
+            from ..entities.duplicates import find_duplicates
+
+            found = find_duplicates(request.user, spec, form.instance)
+            if found:
+                return _render_form(request, spec, form, status=409, duplicates=found,
+                                    title=_("New %(entity)s") % {"entity": spec.label})
         try:
             obj = services.create(request.user, spec.model, data, m2m)
         except ValidationError as exc:
