@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "crm.core",
     "crm.org",
+    "crm.catalog",
     "crm.customers",
     "crm.demo",
 ]

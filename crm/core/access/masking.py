@@ -1,12 +1,19 @@
 """Field rules applied server-side in one place (SEC-1): masked phones, hidden cost.
 
-UI, API and export all render values through `present()`.
+UI, API and export all render values through `present()`. Two rules:
+
+* `EntitySpec.masked_fields` ({field: mask kind}): shown masked (138****5678) unless revealed.
+* `EntitySpec.protected_fields` ({field: special permission}): without that special permission
+  the field is hidden everywhere a value reaches a user (list, detail, export, history, forms,
+  API) and cannot be written (forms leave it out, the API refuses it); the kernel refuses to
+  register it as a search, filter or sort field, so no query can reveal it either.
 """
 
 import re
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from ..fields import normalise_phone
 from .scope import NOTHING, has_special
@@ -46,8 +53,32 @@ def mask(spec, field, value):
     return MASKERS[kind](value) if kind and value else value
 
 
+HIDDEN = _("(hidden)")  # what those without the special permission see of a protected field
+
+
+def hidden_fields(user, spec) -> set:
+    """The protected fields of `spec` this user may neither see nor write."""
+    return {f for f, perm in getattr(spec, "protected_fields", {}).items() if not has_special(user, perm)}
+
+
+def is_hidden(user, spec, field) -> bool:
+    perm = getattr(spec, "protected_fields", {}).get(field)
+    return perm is not None and not has_special(user, perm)
+
+
+def present_change(user, spec, field, old, new):
+    """One (old, new) pair of a recorded change as this user may see it (history, conflicts)."""
+    if is_hidden(user, spec, field):
+        return HIDDEN, HIDDEN
+    if field in spec.masked_fields:
+        return mask(spec, field, old), mask(spec, field, new)
+    return old, new
+
+
 def present(user, spec, obj, field, revealed=False):
     """The value of `field` on `obj` as this user may see it."""
+    if is_hidden(user, spec, field):
+        return HIDDEN
     value = getattr(obj, field)
     if field in spec.masked_fields and not (revealed and can_reveal(user, spec)):
         return mask(spec, field, value)

@@ -6,7 +6,9 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..access.masking import present
+from django.utils.translation import gettext as _
+
+from ..access.masking import hidden_fields, present
 from ..dictionary.fields import DictionaryField
 from ..entities.registry import get_spec
 
@@ -39,12 +41,28 @@ class EntitySerializer(serializers.ModelSerializer):
                 # A write may only point at records the writer can see.
                 field.queryset = field.queryset.model.objects.for_user(user) if user else field.queryset.none()
         self._spec = spec
+        # Protected fields (SEC-1) are absent for those without their special permission. Without
+        # a request (schema generation) the serializer is the full one the schema documents.
+        self._hidden = hidden_fields(user, spec) if request is not None else set()
+        for name in self._hidden:
+            self.fields.pop(name, None)
+
+    def to_internal_value(self, data):
+        refused = sorted(n for n in self._hidden if hasattr(data, "keys") and n in data)
+        if refused:
+            raise serializers.ValidationError({n: [_("You may not set this field.")] for n in refused})
+        return super().to_internal_value(data)
 
     def build_standard_field(self, field_name, model_field):
         field_class, kwargs = super().build_standard_field(field_name, model_field)
         if isinstance(model_field, DictionaryField):
             kwargs["help_text"] = (f"The code of an item of the data dictionary kind “{model_field.kind}” "
                                    f"(/api/v1/dictionary-items/?kind={model_field.kind}).")
+        perm = get_spec(self.Meta.model).protected_fields.get(field_name)
+        if perm:
+            kwargs["help_text"] = (f"{kwargs.get('help_text') or ''} Present and writable only with the special "
+                                   f"permission “{perm}”: without it the field is absent from responses and a "
+                                   f"write of it is refused (400).").strip()
         if isinstance(model_field, models.IntegerField):
             # Integer bounds that come from the database backend (SQLite allows 64 bits in every
             # integer column) become the portable ones: the API, and its schema, are the same on

@@ -12,7 +12,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from ..access.masking import can_reveal, mask
+from ..access.masking import HIDDEN, can_reveal, mask, present_change
 from ..access.scope import can, get_for_user_or_404
 from ..audit import log
 from ..audit.models import AuditEntry
@@ -169,7 +169,7 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             "kind": i.kind, "at": i.at, "actor": str(i.actor) if i.actor else None,
             "action": i.obj.action if i.kind == "audit" else None,
             "body": i.obj.body if i.kind == "note" else None,
-            "changes": {k: [mask(self.spec, k, v) for v in pair] if k in self.spec.masked_fields else pair
+            "changes": {k: [str(v) if v is HIDDEN else v for v in present_change(request.user, self.spec, k, *pair)]
                         for k, pair in i.obj.changes.items()} if i.kind == "audit" else None,
         } for i in timeline(obj)]
         return Response(TimelineItem(items, many=True).data,

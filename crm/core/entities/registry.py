@@ -44,6 +44,8 @@ class EntitySpec:
     search_fields: list[str] = field(default_factory=list)  # text fields the search box matches
     detail_fields: list[str] | None = None
     masked_fields: dict[str, str] = field(default_factory=dict)  # field -> mask kind ("phone")
+    # field -> special permission: hidden and read-only without it, everywhere (SEC-1, masking.py)
+    protected_fields: dict[str, str] = field(default_factory=dict)
     select_related: list[str] = field(default_factory=list)
     prefetch_related: list[str] = field(default_factory=list)
     menu: MenuEntry | None = None
@@ -108,6 +110,10 @@ class EntitySpec:
                 raise ImproperlyConfigured(
                     f"{self.key}: sort field {name!r} is nullable; keyset pagination needs NOT NULL"
                 )
+        for name in self.protected_fields:
+            # A search, filter or sort on a hidden field would reveal it one query at a time.
+            if name in self.search_fields or name in self.filter_fields or name in self.sort_fields:
+                raise ImproperlyConfigured(f"{self.key}: protected field {name!r} cannot be searched, filtered or sorted")
 
 
 _registry: dict[str, EntitySpec] = {}

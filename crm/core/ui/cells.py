@@ -26,7 +26,7 @@ def field_label(model, name):
 
 
 def raw_value(user, spec, obj, name, revealed=False):
-    if name in spec.masked_fields:
+    if name in spec.masked_fields or name in spec.protected_fields:
         return present(user, spec, obj, name, revealed)
     try:
         field = spec.model._meta.get_field(name)

@@ -5,7 +5,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..access.masking import can_reveal
+from ..access.masking import can_reveal, hidden_fields
 from ..dictionary.fields import DictionaryChoiceField
 from ..entities.models import Tag
 from ..entities.registry import get_spec
@@ -48,6 +48,9 @@ class EntityForm(forms.ModelForm):
         self.user = user
         self.spec = spec or get_spec(self._meta.model)
         super().__init__(*args, **kwargs)
+        for name in hidden_fields(user, self.spec):
+            # A protected field (SEC-1) is absent for those who may not see it; the stored value is kept.
+            self.fields.pop(name, None)
         if not self.spec.versioned:
             del self.fields["version"]
         elif self.instance.pk:

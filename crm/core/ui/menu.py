@@ -8,6 +8,7 @@ from ..entities.registry import all_specs
 
 GROUPS = {
     "customers": (_("Customers"), 10),
+    "catalog": (_("Products"), 15),
     "sales": (_("Sales"), 20),
     "service": (_("Service"), 30),
     "marketing": (_("Marketing"), 40),

@@ -17,7 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ..access.masking import can_reveal
+from ..access.masking import can_reveal, present_change
 from ..access.masking import search_q as masked_search_q
 from ..access.scope import can, get_for_user_or_404, has_special
 from ..audit import log
@@ -144,7 +144,7 @@ def entity_detail(request, key, pk):
         "fields": fields,
         "masked": [n for n in spec.masked_fields if getattr(obj, n, None)],
         "can_reveal": can_reveal(request.user, spec),
-        "timeline": _timeline_items(obj),
+        "timeline": _timeline_items(obj, request.user),
         "panels": [p(request, obj) for p in spec.detail_panels],
         "detail_actions": [(a, reverse(a.url_name, kwargs={"pk": obj.pk})) for a in spec.detail_actions
                            if a.special is None or has_special(request.user, a.special)],
@@ -155,7 +155,7 @@ def entity_detail(request, key, pk):
     return render(request, "crm/entity/detail.html", ctx)
 
 
-def _timeline_items(obj):
+def _timeline_items(obj, user=None):
     items = []
     for item in timeline(obj):
         if item.kind == "audit":
@@ -163,10 +163,7 @@ def _timeline_items(obj):
             spec = get_spec(type(obj))
             changes = []
             for name, (old, new) in (entry.changes or {}).items():
-                if name in spec.masked_fields:
-                    from ..access.masking import mask
-
-                    old, new = mask(spec, name, old), mask(spec, name, new)
+                old, new = present_change(user, spec, name, old, new)
                 changes.append((cells.field_label(type(obj), name),
                                 cells.choice_label(type(obj), name, old),
                                 cells.choice_label(type(obj), name, new)))
@@ -175,15 +172,12 @@ def _timeline_items(obj):
     return items
 
 
-def _conflict_changes(spec, conflict):
+def _conflict_changes(spec, conflict, user=None):
     """What others changed since the user loaded the form: labels, choice labels, masked phones."""
-    from ..access.masking import mask
-
     rows = []
     for entry in conflict.changes() if conflict else []:
         for name, (old, new) in (entry.changes or {}).items():
-            if name in spec.masked_fields:
-                old, new = mask(spec, name, old), mask(spec, name, new)
+            old, new = present_change(user, spec, name, old, new)
             rows.append((entry.actor, entry.at, cells.field_label(spec.model, name),
                          cells.choice_label(spec.model, name, old), cells.choice_label(spec.model, name, new)))
     return rows
@@ -192,7 +186,7 @@ def _conflict_changes(spec, conflict):
 def _render_form(request, spec, form, obj=None, conflict=None, status=200, title=None, duplicates=None):
     return render(request, "crm/entity/form.html", {
         "spec": spec, "form": form, "obj": obj, "conflict": conflict, "title": title, "duplicates": duplicates,
-        "conflict_changes": _conflict_changes(spec, conflict),
+        "conflict_changes": _conflict_changes(spec, conflict, request.user),
     }, status=status)
 
 
@@ -423,7 +417,7 @@ def entity_note(request, key, pk):
         from django.contrib.contenttypes.models import ContentType
 
         Note.objects.create(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk, body=body, author=request.user)
-    ctx = {"spec": spec, "obj": obj, "timeline": _timeline_items(obj), "note_error": error}
+    ctx = {"spec": spec, "obj": obj, "timeline": _timeline_items(obj, request.user), "note_error": error}
     if request.htmx:
         return render(request, "crm/entity/_timeline.html", ctx, status=400 if error else 200)
     if error:
