@@ -130,6 +130,8 @@ class Customer(Entity):
             models.Index(fields=["credit_code"], name="cust_credit_code"),
             models.Index(fields=["name_key"], name="cust_name_key"),
             models.Index(Lower("email"), name="cust_email_ci"),
+            # The recycle bin and its retention read only binned rows, newest / oldest first.
+            models.Index(fields=["deleted_at", "id"], name="cust_binned", condition=models.Q(deleted_at__isnull=False)),
         ]
 
     def __str__(self):
@@ -212,6 +214,7 @@ class Contact(Entity):
             models.Index(fields=["name", "id"], name="cont_name"),
             models.Index(fields=["mobile"], name="cont_mobile"),
             models.Index(Lower("email"), name="cont_email_ci"),
+            models.Index(fields=["deleted_at", "id"], name="cont_binned", condition=models.Q(deleted_at__isnull=False)),
         ]
         constraints = [
             models.UniqueConstraint(
