@@ -10,10 +10,12 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from crm.catalog.models import PriceList, PriceListItem, Product, ProductCategory, StockLevel, Warehouse
 from crm.core.access.levels import Scope
 from crm.core.access.models import Role, RoleGrant
 from crm.core.entities.registry import all_specs
 from crm.core.numbering.services import next_number
+from crm.core.pinyin import initials
 from crm.core.timeline.models import Note
 from crm.customers.models import Contact, Customer, CustomerStatus, CustomerType, Level, Source
 from crm.demo import data
@@ -23,6 +25,8 @@ PASSWORD = "Demo@2026"
 SALES_ENTITIES = ("customers", "contacts")
 ORG_ENTITIES = ("departments", "employees", "roles")
 SETTINGS_ENTITIES = ("numbering-rules", "dictionary-items")
+CATALOG_ENTITIES = ("products", "product-categories", "price-lists", "price-list-items", "warehouses", "stock-levels")
+CATALOG_VIEW = ("view", "export")
 
 # (name, description, {entities: {action: scope}}, specials)
 ALL_ACTIONS = ("view", "create", "edit", "delete", "export", "import", "assign")
@@ -34,24 +38,29 @@ def grants(entities, scope, actions=ALL_ACTIONS):
 
 ROLES = {
     "admin": ("系统管理员", "Everything, including organisation and permissions.",
-              {**grants(SALES_ENTITIES, Scope.ALL), **grants(ORG_ENTITIES + SETTINGS_ENTITIES, Scope.ALL)},
+              {**grants(SALES_ENTITIES, Scope.ALL), **grants(ORG_ENTITIES + SETTINGS_ENTITIES, Scope.ALL),
+               **grants(CATALOG_ENTITIES, Scope.ALL)},
               ["reveal_phone", "see_cost", "edit_closed", "manage_pool", "handover", "view_audit", "manage_roles",
                "manage_settings"]),
     "head": ("总经理", "Company head: sees and manages every customer.",
-             {**grants(SALES_ENTITIES, Scope.ALL), **grants(ORG_ENTITIES, Scope.ALL, ("view",))},
+             {**grants(SALES_ENTITIES, Scope.ALL), **grants(ORG_ENTITIES, Scope.ALL, ("view",)),
+              **grants(CATALOG_ENTITIES, Scope.ALL, CATALOG_VIEW)},
              ["reveal_phone", "see_cost", "handover", "view_audit", "manage_pool"]),
     "region": ("大区总监", "Region head: the region's departments and below.",
-               {**grants(SALES_ENTITIES, Scope.SUBTREE), **grants(ORG_ENTITIES, Scope.ALL, ("view",))},
+               {**grants(SALES_ENTITIES, Scope.SUBTREE), **grants(ORG_ENTITIES, Scope.ALL, ("view",)),
+                **grants(CATALOG_ENTITIES, Scope.ALL, CATALOG_VIEW)},
                ["reveal_phone", "see_cost", "manage_pool"]),
     "branch": ("分公司经理", "Branch manager: the branch and its sales teams.",
-               {**grants(SALES_ENTITIES, Scope.SUBTREE), **grants(ORG_ENTITIES, Scope.ALL, ("view",))},
+               {**grants(SALES_ENTITIES, Scope.SUBTREE), **grants(ORG_ENTITIES, Scope.ALL, ("view",)),
+                **grants(CATALOG_ENTITIES, Scope.ALL, CATALOG_VIEW), **grants(("stock-levels",), Scope.ALL)},
                ["reveal_phone"]),
     "sales": ("销售代表", "Sales rep: own customers and contacts.",
               {**grants(SALES_ENTITIES, Scope.OWN, ("view", "create", "edit", "delete", "export")),
-               **grants(ORG_ENTITIES, Scope.ALL, ("view",))},
+               **grants(ORG_ENTITIES, Scope.ALL, ("view",)), **grants(CATALOG_ENTITIES, Scope.ALL, ("view",))},
               []),
     "auditor": ("审计员", "Read-only auditor: sees everything, changes nothing; phones stay masked.",
-                {**grants(SALES_ENTITIES, Scope.ALL, ("view", "export")), **grants(ORG_ENTITIES, Scope.ALL, ("view",))},
+                {**grants(SALES_ENTITIES, Scope.ALL, ("view", "export")), **grants(ORG_ENTITIES, Scope.ALL, ("view",)),
+                 **grants(CATALOG_ENTITIES, Scope.ALL, CATALOG_VIEW)},
                 ["view_audit"]),
 }
 
@@ -92,6 +101,46 @@ USERS = [  # username, name, dept, position, role, code
 ]
 
 
+CATEGORIES = [  # name, code, parent code
+    ("硬件设备", "HW", None), ("服务器", "HW-SRV", "HW"), ("网络设备", "HW-NET", "HW"),
+    ("软件", "SW", None), ("许可证", "SW-LIC", "SW"), ("订阅", "SW-SUB", "SW"),
+    ("服务", "SVC", None), ("实施服务", "SVC-IMP", "SVC"), ("培训", "SVC-TRN", "SVC"),
+]
+
+PRODUCTS = [  # category, name, specification, unit, kind, sourcing, list price, cost
+    ("HW-SRV", "机架式服务器", "2U 双路 至强银牌 4314 / 128GB / 4×1.2TB", "unit", "goods", "outsourced", "48000", "39500"),
+    ("HW-SRV", "机架式服务器", "1U 单路 至强 E-2336 / 32GB / 2×960GB SSD", "unit", "goods", "outsourced", "18500", "14800"),
+    ("HW-SRV", "GPU 计算服务器", "4U 8×A800 80GB", "unit", "goods", "outsourced", "1180000", "1020000"),
+    ("HW-SRV", "塔式服务器", "单路 至强 E-2314 / 16GB / 2×2TB", "unit", "goods", "outsourced", "9800", "7600"),
+    ("HW-SRV", "存储扩展柜", "2U 24 盘位 SAS", "unit", "goods", "outsourced", "26000", "20500"),
+    ("HW-SRV", "服务器内存条", "DDR4 3200 64GB RDIMM", "piece", "goods", "outsourced", "2600", "1900"),
+    ("HW-NET", "核心交换机", "48×10G SFP+ / 6×100G QSFP28", "unit", "goods", "outsourced", "86000", "69000"),
+    ("HW-NET", "接入交换机", "48×千兆电口 / 4×10G SFP+ PoE", "unit", "goods", "outsourced", "6800", "5100"),
+    ("HW-NET", "企业级防火墙", "吞吐 20Gbps / 8×千兆电口", "unit", "goods", "consigned", "52000", "43000"),
+    ("HW-NET", "无线 AP", "Wi-Fi 6 吸顶式 双频", "unit", "goods", "outsourced", "1580", "1080"),
+    ("HW-NET", "无线控制器", "管理 512 个 AP", "unit", "goods", "outsourced", "23000", "17800"),
+    ("HW-NET", "光模块", "10G SFP+ 多模 300m", "piece", "goods", "outsourced", "320", "150"),
+    ("HW-NET", "超六类网线", "CAT6A 305 米", "box", "goods", "outsourced", "880", "560"),
+    ("SW-LIC", "CRM 标准版许可", "每用户 永久授权", "set", "goods", "own", "3600", "300"),
+    ("SW-LIC", "CRM 企业版许可", "每用户 永久授权 含工作流", "set", "goods", "own", "6800", "500"),
+    ("SW-LIC", "数据库企业版许可", "每 CPU 核心", "set", "goods", "consigned", "42000", "35000"),
+    ("SW-LIC", "操作系统服务器版", "每物理服务器 2 路", "set", "goods", "consigned", "5800", "4700"),
+    ("SW-LIC", "办公套件", "每用户 永久授权", "set", "goods", "consigned", "1900", "1500"),
+    ("SW-SUB", "CRM 云订阅 标准版", "每用户每年", "set", "service", "own", "1200", "180"),
+    ("SW-SUB", "CRM 云订阅 企业版", "每用户每年", "set", "service", "own", "2400", "320"),
+    ("SW-SUB", "安全防护订阅", "每台每年 病毒库与入侵检测", "set", "service", "consigned", "680", "420"),
+    ("SW-SUB", "备份云存储", "每 TB 每年", "set", "service", "outsourced", "1500", "900"),
+    ("SVC-IMP", "实施服务", "标准实施 含需求调研与上线", "time", "service", "own", "80000", "52000"),
+    ("SVC-IMP", "数据迁移服务", "每百万条记录", "time", "service", "own", "15000", "8000"),
+    ("SVC-IMP", "系统集成开发", "按人天计", "hour", "service", "own", "1600", "900"),
+    ("SVC-IMP", "现场驻场支持", "按人天计", "hour", "service", "own", "2200", "1300"),
+    ("SVC-IMP", "年度维保服务", "5×8 响应 含升级", "time", "service", "own", "18000", "7500"),
+    ("SVC-TRN", "管理员培训", "2 天 最多 10 人", "time", "service", "own", "12000", "5000"),
+    ("SVC-TRN", "最终用户培训", "1 天 最多 30 人", "time", "service", "own", "6000", "2500"),
+    ("SVC-TRN", "在线培训课程", "每人 12 个月", "item", "service", "own", "800", "120"),
+]
+
+
 class Command(BaseCommand):
     help = "Load demo data: department tree, users for every role, customers and contacts."
 
@@ -111,6 +160,7 @@ class Command(BaseCommand):
             depts = self.make_tree()
             users = self.make_users(depts)
             self.make_customers(rng, users, customers)
+            self.make_catalog(users["admin"])
         if not quiet:
             self.print_logins()
 
@@ -144,6 +194,37 @@ class Command(BaseCommand):
                          ("zhaolei", "east"), ("east", "ceo"), ("south", "ceo"), ("zhoujie", "south"), ("emma", "south")):
             User.objects.filter(pk=users[sub].pk).update(manager=users[mgr])
         return users
+
+    def make_catalog(self, admin):
+        """Products (SYS-8): a category tree, products with prices and costs, two price lists,
+        two warehouses with stock."""
+        cats = {}
+        for order, (name, code, parent) in enumerate(CATEGORIES):
+            c = ProductCategory.objects.create(name=name, code=code, parent=cats.get(parent), sort_order=order)
+            c.after_create(None)
+            cats[code] = c
+        products = []
+        for i, (cat, name, spec, unit, kind, sourcing, price, cost) in enumerate(PRODUCTS, start=1):
+            products.append(Product.objects.create(
+                code=next_number("products") or f"CP{i:05d}", name=name, mnemonic_code=initials(name)[:30],
+                category=cats[cat], specification=spec, unit=unit, kind=kind, sourcing=sourcing,
+                list_price=Decimal(price), cost=Decimal(cost), tax_rate=Decimal("0.06" if kind == "service" else "0.13"),
+                owner=admin, department=admin.department, created_by=admin, updated_by=admin))
+        for name, level, factor in (("战略客户价", "strategic", "0.85"), ("普通客户价", "normal", "0.95")):
+            plist = PriceList.objects.create(name=name, customer_level=level, currency="CNY",
+                                             valid_from=date(2026, 1, 1), valid_to=date(2026, 12, 31))
+            PriceListItem.objects.bulk_create([
+                PriceListItem(price_list=plist, product=p, price=(p.list_price * Decimal(factor)).quantize(Decimal("1")))
+                for p in products])
+        main = Warehouse.objects.create(name="上海中心仓", code="WH-SH", address="上海市浦东新区张江路 88 号")
+        dealer = Warehouse.objects.create(name="广州经销商仓", code="WH-GZ-D", address="广州市天河区天河路 208 号",
+                                          is_dealer=True)
+        rng = random.Random(11)
+        StockLevel.objects.bulk_create(
+            [StockLevel(warehouse=main, product=p, quantity=rng.randint(0, 120), location=f"A-{n:02d}")
+             for n, p in enumerate(products, start=1) if p.kind == "goods"]
+            + [StockLevel(warehouse=dealer, product=p, quantity=rng.randint(0, 30))
+               for p in products[:8] if p.kind == "goods"])
 
     def make_customers(self, rng, users, count):
         reps = [u for u in users.values() if u.roles.filter(name="销售代表").exists()]
