@@ -14,6 +14,7 @@ from ..access.scope import can
 from ..audit.models import AuditEntry
 from ..entities.registry import all_specs
 from . import cells
+from .menu import GROUPS
 
 
 @login_required
@@ -27,6 +28,7 @@ def home(request):
         mine = spec.model.objects.filter(owner=user)
         rows = list(mine.order_by("-updated_at", "-pk")[:6])
         blocks.append({"spec": spec, "rows": rows[:5], "more": len(rows) > 5})
+    blocks.sort(key=lambda b: (GROUPS.get(b["spec"].menu.group, ("", 100))[1], b["spec"].menu.order))
     recent = AuditEntry.objects.filter(actor=user).exclude(content_type=None).order_by("-at")[:10]
     return render(request, "crm/home.html", {"blocks": blocks, "recent": recent})
 
