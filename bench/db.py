@@ -1,7 +1,6 @@
 """The benchmark's own database: resolve `--db`, refuse anything but a dedicated database, and
 recreate it empty before a load."""
 
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 

@@ -31,7 +31,7 @@ from crm.customers.models import Contact, Customer, CustomerStatus, Level, Sourc
 from crm.demo import data
 from crm.demo.management.commands.demo import ROLES as DEMO_ROLES
 from crm.demo.management.commands.demo import Command as Demo
-from crm.org.models import Department, User
+from crm.org.models import User
 
 from .progress import Progress
 

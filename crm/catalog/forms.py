@@ -1,7 +1,6 @@
 """The product form: attributes edited as name=value lines."""
 
 from django import forms
-from django.utils.translation import gettext_lazy as _
 
 from crm.core.ui.forms import EntityForm, formfield
 

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.utils.urls import replace_query_param
 
 from ..ui.pagination import BadCursor, keyset_page
 
@@ -55,5 +55,3 @@ class KeysetPagination(BasePagination):
              "schema": {"type": "string", "enum": sorted(view.spec.sort_fields + [f"-{s}" for s in view.spec.sort_fields])}},
         ]
 
-
-__all__ = ["KeysetPagination", "remove_query_param"]

@@ -12,8 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..access.levels import Scope
-from ..access.scope import can, get_for_user_or_404, scope_level, scope_q
+from ..access.scope import can, get_for_user_or_404, scope_q
 from ..audit import log
 from ..audit.models import AuditEntry
 from ..events.bus import emit
@@ -246,10 +245,6 @@ def handover(user, leaver, successor, specs):
         moved[spec.key] = len(rows)
     log.record(user, AuditEntry.Action.HANDOVER, leaver, extra={"successor": successor.pk, "moved": moved})
     return moved
-
-
-def assign_scope_level(user, spec):
-    return scope_level(user, spec.key, "assign") if spec.has_owner else Scope.NONE
 
 
 def _purge_record(user, obj, extra=None):

@@ -13,7 +13,6 @@ from django.utils import timezone
 from crm.catalog.models import PriceList, PriceListItem, Product, ProductCategory, StockLevel, Warehouse
 from crm.core.access.levels import Scope
 from crm.core.access.models import Role, RoleGrant
-from crm.core.entities.registry import all_specs
 from crm.core.numbering.services import next_number
 from crm.core.pinyin import initials
 from crm.core.timeline.models import Note
@@ -294,5 +293,3 @@ class Command(BaseCommand):
         for username, name, dept, position, role, _code in USERS:
             self.stdout.write(f"  {username:<10} {ROLES[role][0]}  {name} · {position}")
 
-
-__all__ = ["all_specs"]
