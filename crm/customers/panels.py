@@ -2,35 +2,11 @@
 
 Rows are read through `for_user`, so a panel shows only what the viewer may see."""
 
-from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from crm.core.access.scope import can
-from crm.core.entities.registry import get_spec
-from crm.core.ui import cells
+from crm.core.ui.panels import record_panel
 
 from .models import Contact, Customer
-
-PANEL_ROWS = 20
-
-
-def _panel(request, key, model, qs, columns, title, add_label, add_params, limit=PANEL_ROWS):
-    user, spec = request.user, get_spec(model)
-    if not can(user, spec.key, "view"):
-        return None
-    rows = list(qs.for_user(user).select_related(*spec.select_related)[: limit + 1])
-    return {
-        "key": key,
-        "title": title,
-        "headers": [cells.field_label(model, c) for c in columns],
-        "rows": [{"cells": [cells.display(user, spec, obj, c) for c in columns], "obj": obj, "indent": 0,
-                  "url": reverse(f"{spec.key}-detail", kwargs={"pk": obj.pk})} for obj in rows[:limit]],
-        "add_url": reverse(f"{spec.key}-create") + "?" + urlencode(add_params) if can(user, spec.key, "create") else None,
-        "add_label": add_label,
-        "more": len(rows) > limit,
-    }
-
 
 ORG_CHART_ROWS = 200
 
@@ -38,8 +14,9 @@ ORG_CHART_ROWS = 200
 def contacts_panel(request, customer):
     """The customer's contacts as its org chart (关系图): everyone under whom they report."""
     qs = Contact.objects.filter(customer=customer).order_by("-is_primary", "name", "pk")
-    panel = _panel(request, "contacts", Contact, qs, ["name", "title", "dept", "mobile", "email", "is_primary"],
-                   _("Contacts and reporting lines"), _("New contact"), {"customer": customer.pk}, limit=ORG_CHART_ROWS)
+    panel = record_panel(request, "contacts", Contact, qs, ["name", "title", "dept", "mobile", "email", "is_primary"],
+                         _("Contacts and reporting lines"), _("New contact"), {"customer": customer.pk},
+                         limit=ORG_CHART_ROWS)
     if panel is not None:
         panel["rows"] = org_chart(panel["rows"])
     return panel
@@ -72,5 +49,5 @@ def org_chart(rows):
 
 def children_panel(request, customer):
     qs = Customer.objects.filter(parent=customer).order_by("name", "pk")
-    return _panel(request, "children", Customer, qs, ["name", "code", "city", "owner"],
-                  _("Child companies"), _("New child company"), {"parent": customer.pk})
+    return record_panel(request, "children", Customer, qs, ["name", "code", "city", "owner"],
+                        _("Child companies"), _("New child company"), {"parent": customer.pk})
