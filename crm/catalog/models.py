@@ -12,13 +12,14 @@ from django.utils.translation import gettext_lazy as _
 from crm.core.dictionary.fields import DictionaryField
 from crm.core.dictionary.parameters import param
 from crm.core.entities.base import Entity, EntityQuerySet, TimestampedMixin, VersionedMixin
+from crm.core.entities.trees import TreeNode
 from crm.core.pinyin import initials
 
 NOT_NEGATIVE = [MinValueValidator(0)]
 MAX_ATTRIBUTES = 30
 
 
-class ProductCategory(TimestampedMixin, VersionedMixin, models.Model):
+class ProductCategory(TimestampedMixin, VersionedMixin, TreeNode):
     """A node of the product category tree. `path` is the materialised path `/1/4/9/`."""
 
     name = models.CharField(_("name"), max_length=100)
@@ -27,8 +28,6 @@ class ProductCategory(TimestampedMixin, VersionedMixin, models.Model):
         "self", verbose_name=_("parent category"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="children",
     )
-    path = models.CharField(max_length=255, editable=False, db_index=True, default="")
-    depth = models.PositiveSmallIntegerField(default=0, editable=False)
     sort_order = models.PositiveIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -44,28 +43,8 @@ class ProductCategory(TimestampedMixin, VersionedMixin, models.Model):
         return self.name
 
     def clean(self):
-        if self.parent_id and self.pk:
-            parent_path = ProductCategory.objects.filter(pk=self.parent_id).values_list("path", flat=True).first() or ""
-            if self.parent_id == self.pk or f"/{self.pk}/" in parent_path:
-                raise ValidationError({"parent": _("A category cannot be moved under itself or one of its subcategories.")})
-
-    def compute_path(self):
-        parent_path = self.parent.path if self.parent_id else "/"
-        return f"{parent_path}{self.pk}/", (self.parent.depth + 1 if self.parent_id else 0)
-
-    def after_create(self, user):
-        self.path, self.depth = self.compute_path()
-        ProductCategory.objects.filter(pk=self.pk).update(path=self.path, depth=self.depth)
-
-    def after_update(self, user, changes):
-        if "parent" not in changes:
-            return
-        old_prefix = self.path
-        self.path, self.depth = self.compute_path()
-        for c in ProductCategory.objects.filter(path__startswith=old_prefix).order_by("depth"):
-            c.path = self.path + c.path[len(old_prefix):]
-            c.depth = c.path.count("/") - 2
-            ProductCategory.objects.filter(pk=c.pk).update(path=c.path, depth=c.depth)
+        if self.moves_under_itself():
+            raise ValidationError({"parent": _("A category cannot be moved under itself or one of its subcategories.")})
 
 
 class ProductKind(models.TextChoices):

@@ -13,6 +13,7 @@ from django.utils.translation import pgettext_lazy
 from crm.core.dictionary.fields import DictionaryField
 from crm.core.entities.duplicates import company_name_key
 from crm.core.entities.base import Entity
+from crm.core.entities.trees import creates_cycle
 from crm.core.fields import CreditCodeField, PhoneField
 from crm.core.pinyin import initials
 
@@ -142,17 +143,10 @@ class Customer(Entity):
         if not self.mnemonic_code and self.name:
             self.mnemonic_code = initials(self.name)
         self.name_key = company_name_key(self.name)
-        if self.parent_id:
-            if self.pk and self.parent_id == self.pk:
-                raise ValidationError({"parent": _("A company cannot be its own parent.")})
-            seen, cur = {self.pk}, Customer.all_objects.filter(pk=self.parent_id).values_list("parent_id", flat=True).first()
-            for _hop in range(100):
-                if cur is None:
-                    break
-                if cur in seen:
-                    raise ValidationError({"parent": _("This parent company would create a cycle in the hierarchy.")})
-                seen.add(cur)
-                cur = Customer.all_objects.filter(pk=cur).values_list("parent_id", flat=True).first()
+        if self.pk and self.parent_id == self.pk:
+            raise ValidationError({"parent": _("A company cannot be its own parent.")})
+        if creates_cycle(Customer, self.pk, self.parent_id, "parent"):
+            raise ValidationError({"parent": _("This parent company would create a cycle in the hierarchy.")})
 
     def after_create(self, user):
         if not self.code:
@@ -243,14 +237,8 @@ class Contact(Entity):
             boss = Contact.all_objects.filter(pk=self.reports_to_id).values_list("customer_id", flat=True).first()
             if self.customer_id and boss != self.customer_id:
                 raise ValidationError({"reports_to": _("The manager must be a contact of the same customer.")})
-            seen, cur = {self.pk}, self.reports_to_id
-            for _hop in range(100):
-                if cur is None:
-                    break
-                if cur in seen:
-                    raise ValidationError({"reports_to": _("This would create a cycle in the reporting line.")})
-                seen.add(cur)
-                cur = Contact.all_objects.filter(pk=cur).values_list("reports_to_id", flat=True).first()
+            if creates_cycle(Contact, self.pk, self.reports_to_id, "reports_to"):
+                raise ValidationError({"reports_to": _("This would create a cycle in the reporting line.")})
 
     def before_restore(self, user):
         if Customer.all_objects.filter(pk=self.customer_id, deleted_at__isnull=False).exists():

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.core.entities.base import EntityQuerySet, TimestampedMixin, VersionedMixin
+from crm.core.entities.trees import TreeNode, creates_cycle
 from crm.core.fields import PhoneField
 
 
@@ -16,7 +17,7 @@ class DepartmentQuerySet(EntityQuerySet):
         return self.filter(path__startswith=department.path)
 
 
-class Department(TimestampedMixin, VersionedMixin, models.Model):
+class Department(TimestampedMixin, VersionedMixin, TreeNode):
     """A node of the department tree (部门). `path` is the materialised path `/1/4/9/`, so a
     subtree is one indexed prefix query."""
 
@@ -26,8 +27,6 @@ class Department(TimestampedMixin, VersionedMixin, models.Model):
         "self", verbose_name=_("parent department"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="children",
     )
-    path = models.CharField(max_length=255, editable=False, db_index=True, default="")
-    depth = models.PositiveSmallIntegerField(default=0, editable=False)
     sort_order = models.PositiveIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
     manager = models.ForeignKey(
@@ -47,34 +46,10 @@ class Department(TimestampedMixin, VersionedMixin, models.Model):
         return self.name
 
     def clean(self):
-        if self.parent_id and self.pk:
-            parent_path = Department.objects.filter(pk=self.parent_id).values_list("path", flat=True).first() or ""
-            if f"/{self.pk}/" in parent_path:
-                raise ValidationError({"parent": _("A department cannot be moved under itself or its own sub-department.")})
+        if self.moves_under_itself():
+            raise ValidationError({"parent": _("A department cannot be moved under itself or its own sub-department.")})
         if newly_chosen_disabled(self, "parent_id"):
             raise ValidationError({"parent": _("This department is disabled; choose an active one.")})
-
-    def compute_path(self):
-        parent_path = self.parent.path if self.parent_id else "/"
-        return f"{parent_path}{self.pk}/", (self.parent.depth + 1 if self.parent_id else 0)
-
-    def after_create(self, user):
-        self.path, self.depth = self.compute_path()
-        Department.objects.filter(pk=self.pk).update(path=self.path, depth=self.depth)
-
-    def after_update(self, user, changes):
-        if "parent" not in changes:
-            return
-        old_prefix = self.path
-        self.path, self.depth = self.compute_path()
-        for d in Department.objects.filter(path__startswith=old_prefix).order_by("depth"):
-            d.path = self.path + d.path[len(old_prefix):]
-            d.depth = d.path.count("/") - 2
-            Department.objects.filter(pk=d.pk).update(path=d.path, depth=d.depth)
-
-    @property
-    def indent(self):
-        return range(self.depth)
 
 
 def newly_chosen_disabled(obj, attname):
@@ -132,13 +107,8 @@ class User(TimestampedMixin, VersionedMixin, AbstractUser):
         super().clean()
         if newly_chosen_disabled(self, "department_id"):
             raise ValidationError({"department": _("This department is disabled; choose an active one.")})
-        if self.manager_id and self.pk:
-            seen, cur = {self.pk}, self.manager
-            while cur is not None:
-                if cur.pk in seen:
-                    raise ValidationError({"manager": _("This would make the employee their own manager.")})
-                seen.add(cur.pk)
-                cur = cur.manager
+        if self.pk and creates_cycle(User, self.pk, self.manager_id, "manager"):
+            raise ValidationError({"manager": _("This would make the employee their own manager.")})
 
     def before_write(self, user):
         if self.is_superuser and user is not None and not user.is_superuser:
