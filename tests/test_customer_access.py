@@ -6,30 +6,17 @@ import csv
 import io
 
 import pytest
-from django.test import Client
-from crm.core.testing.openapi import ValidatingAPIClient as APIClient  # responses checked against the OpenAPI file
 
-from crm.core.access.models import ApiToken
 from crm.core.audit.models import AuditEntry
 from crm.core.entities import services
 from crm.core.entities.models import SavedView
 from crm.core.testing.org import Scope, make_user
 from crm.customers.models import Contact, Customer
+from crm.core.testing.clients import api_as, browser
 
 PHONE, MASKED = "13812345678", "138****5678"
 
 
-def browser(user, lang="en"):
-    client = Client(HTTP_ACCEPT_LANGUAGE=lang)
-    client.force_login(user)
-    return client
-
-
-def api_as(user):
-    _token, secret = ApiToken.issue(user, "tests")
-    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
 
 
 def new_customer(user, **data):
@@ -63,7 +50,7 @@ def test_without_reveal_permission_phones_are_masked_everywhere(rep):
     client = browser(rep)
 
     for url in ("/customers/", f"/customers/{obj.pk}/", "/contacts/", f"/contacts/{contact.pk}/",
-                f"/customers/{obj.pk}/edit/", f"/search/?q=5678"):
+                f"/customers/{obj.pk}/edit/", "/search/?q=5678"):
         html = client.get(url).content.decode()
         assert PHONE not in html and "4155550100" not in html, url
     assert MASKED in client.get("/customers/").content.decode()

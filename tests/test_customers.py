@@ -10,25 +10,15 @@ from django.test import Client
 from crm.core.audit.models import AuditEntry
 from crm.core.entities import services
 from crm.core.events.models import EventRecord
-from crm.core.testing.openapi import ValidatingAPIClient
 from crm.core.testing.org import Scope, make_user
 from crm.core.timeline.models import Note
 from crm.customers.models import Contact, Customer
+from crm.core.testing.clients import api_as, browser
 
 VALID_USCC = "91350100M000100Y43"
 BAD_USCC = "91350100M000100Y44"  # the check character of this one is 3, not 4
 
 
-def browser(user, lang="en"):
-    client = Client(HTTP_ACCEPT_LANGUAGE=lang)
-    client.force_login(user)
-    return client
-
-
-def api_as(user, lang="en"):
-    """An API client authenticated with a real token, as an integration would be."""
-    client = ValidatingAPIClient(HTTP_ACCEPT_LANGUAGE=lang)  # every response checked against the OpenAPI file
-    return client.as_user(user)
 
 
 def customer_post(**over):

@@ -6,27 +6,18 @@ write channel; the customers list reads the labels with a constant number of que
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from crm.core.dictionary import lookup
 from crm.core.dictionary.models import DictionaryItem, DictionaryKind
 from crm.core.entities import services
-from crm.core.testing.openapi import ValidatingAPIClient
 from crm.core.testing.org import Scope, make_user
 from crm.customers.models import Customer
+from crm.core.testing.clients import api_as, browser
 
 pytestmark = pytest.mark.django_db
 
 
-def browser(user, lang="en"):
-    client = Client(HTTP_ACCEPT_LANGUAGE=lang)
-    client.force_login(user)
-    return client
-
-
-def api_as(user, lang="en"):
-    return ValidatingAPIClient(HTTP_ACCEPT_LANGUAGE=lang).as_user(user)
 
 
 def customer_post(**over):

@@ -3,29 +3,20 @@ is said about records the user cannot see, and the finder page."""
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from crm.core.entities import services
 from crm.core.entities.duplicates import company_name_key, find_duplicates
 from crm.core.entities.registry import get_spec
 from crm.core.fields import uscc_check_char
-from crm.core.testing.openapi import ValidatingAPIClient
 from crm.core.testing.org import Scope, make_user
 from crm.customers.models import Contact, Customer
+from crm.core.testing.clients import api_as, browser
 
 USCC_BASE = "91310000MA1FL1234"
 USCC = USCC_BASE + uscc_check_char(USCC_BASE)
 
 
-def browser(user):
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
-
-
-def api_as(user):
-    return ValidatingAPIClient(HTTP_ACCEPT_LANGUAGE="en").as_user(user)
 
 
 def customer_post(**over):

@@ -8,7 +8,6 @@ import threading
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.test import Client
 from django.urls import reverse
 
 from crm.core.entities import services
@@ -18,6 +17,7 @@ from crm.core.numbering.services import issue, next_number, preview
 from crm.core.testing.openapi import ValidatingAPIClient
 from crm.core.testing.org import Scope, make_tree, make_user
 from crm.customers.models import Customer
+from crm.core.testing.clients import browser
 
 D = datetime.date
 
@@ -187,11 +187,6 @@ def test_concurrent_first_numbers_of_a_new_period():
 def admin_of_rules(depts):
     return make_user("numbering-admin", depts["hq"], {"numbering-rules": Scope.ALL, "customers": Scope.ALL})
 
-
-def browser(user):
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.django_db

@@ -14,21 +14,11 @@ from crm.core.entities import services
 from crm.core.testing.org import Scope, make_user
 from crm.customers.models import Contact, Customer
 from crm.org.models import Department, User
+from crm.core.testing.clients import api_as, browser
 
 PASSWORD = "Secret-pass-123"
 
 
-def browser(user, lang="en"):
-    client = Client(HTTP_ACCEPT_LANGUAGE=lang)
-    client.force_login(user)
-    return client
-
-
-def api_as(user):
-    _token, secret = ApiToken.issue(user, "tests")
-    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
 
 
 def field_errors(response, field):

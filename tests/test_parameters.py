@@ -5,27 +5,18 @@ decimal places apply to the display of money (the customer credit limit)."""
 import decimal
 
 import pytest
-from django.test import Client
 
 from crm.core.audit.models import AuditEntry
 from crm.core.dictionary.models import ParameterValue
 from crm.core.dictionary.parameters import PARAMETERS, param
 from crm.core.entities import services
-from crm.core.testing.openapi import ValidatingAPIClient
 from crm.core.testing.org import Scope, make_user
 from crm.customers.models import Customer
+from crm.core.testing.clients import api_as, browser
 
 pytestmark = pytest.mark.django_db
 
 
-def browser(user, lang="en"):
-    client = Client(HTTP_ACCEPT_LANGUAGE=lang)
-    client.force_login(user)
-    return client
-
-
-def api_as(user, lang="en"):
-    return ValidatingAPIClient(HTTP_ACCEPT_LANGUAGE=lang).as_user(user)
 
 
 @pytest.fixture

@@ -8,26 +8,14 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from crm.core.access.models import ApiToken
 from crm.core.audit.models import AuditEntry
 from crm.core.entities import services
 from crm.core.entities.trash import purge_expired
-from crm.core.testing.openapi import ValidatingAPIClient
 from crm.core.testing.org import Scope, make_user
 from crm.customers.models import Contact, Customer
+from crm.core.testing.clients import api_as, browser
 
 
-def browser(user):
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
-
-
-def api_as(user):
-    _token, secret = ApiToken.issue(user, "tests")
-    client = ValidatingAPIClient(HTTP_ACCEPT_LANGUAGE="en")
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
 
 
 @pytest.fixture
