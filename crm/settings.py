@@ -82,6 +82,8 @@ TEMPLATES = [
 
 # --- Database: SQLite embedded default, PostgreSQL in production (DATABASE_URL) ---
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Django's widget templates, with the common widgets rendered in Python (issue #3: list pages).
+FORM_RENDERER = "crm.core.ui.renderer.FastWidgetRenderer"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'crm.sqlite3'}"),

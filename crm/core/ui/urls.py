@@ -3,7 +3,7 @@
 from django.urls import path
 
 from ..entities.registry import all_specs
-from . import duplicates, trash, views
+from . import assignees, duplicates, trash, views
 
 
 def entity_urlpatterns():
@@ -16,6 +16,7 @@ def entity_urlpatterns():
             path(f"{k}/new/", views.entity_create, kw, name=f"{k}-create"),
             path(f"{k}/lookup/", views.entity_lookup, kw, name=f"{k}-lookup"),
             path(f"{k}/bulk/", views.entity_bulk, kw, name=f"{k}-bulk"),
+            path(f"{k}/assignees/", assignees.assignee_lookup, kw, name=f"{k}-assignees"),
             path(f"{k}/export/", views.entity_export, kw, name=f"{k}-export"),
             path(f"{k}/views/", views.saved_view_save, kw, name=f"{k}-view-save"),
             path(f"{k}/views/<int:view_id>/delete/", views.saved_view_delete, kw, name=f"{k}-view-delete"),

@@ -117,8 +117,6 @@ def entity_list(request, key):
         "saved_views": SavedView.objects.filter(Q(user=request.user) | Q(shared=True), entity=spec.key),
         "current_view": view,
         "perms": perms_for(request.user, spec),
-        "users": get_user_model().objects.filter(is_active=True).only("id", "name", "username")[:500]
-        if can(request.user, spec.key, "assign") and spec.has_owner else [],
     }
     if request.htmx and request.htmx.target == "entity-table":
         return render(request, "crm/entity/_table.html", ctx)
@@ -343,7 +341,6 @@ def entity_transfer(request, key, pk):
     history = [e for e in log.history(obj) if e.action == AuditEntry.Action.TRANSFER]
     return render(request, "crm/entity/transfer.html", {
         "spec": spec, "obj": obj, "error": error, "history": history,
-        "users": get_user_model().objects.filter(is_active=True).select_related("department").order_by("username")[:1000],
     }, status=400 if error else 200)
 
 
