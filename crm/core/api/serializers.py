@@ -9,6 +9,7 @@ from rest_framework import serializers
 from django.utils.translation import gettext as _
 
 from ..access.masking import hidden_fields, present
+from ..customfields.serializers import CustomValuesField, custom_errors_at_keys, defaults_for_create
 from ..dictionary.fields import DictionaryField
 from ..entities.registry import get_spec
 
@@ -51,7 +52,16 @@ class EntitySerializer(serializers.ModelSerializer):
         refused = sorted(n for n in self._hidden if hasattr(data, "keys") and n in data)
         if refused:
             raise serializers.ValidationError({n: [_("You may not set this field.")] for n in refused})
-        return super().to_internal_value(data)
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError(custom_errors_at_keys(exc.detail))  # at `custom.<key>` (SYS-11)
+        if "custom" in self.fields and self.instance is None and "custom" not in value:
+            custom, errors = defaults_for_create(self._spec.key)  # defaults; required fields must be sent
+            if errors:
+                raise serializers.ValidationError({f"custom.{k}": v for k, v in errors.items()})
+            value["custom"] = custom
+        return value
 
     def build_standard_field(self, field_name, model_field):
         field_class, kwargs = super().build_standard_field(field_name, model_field)
@@ -107,6 +117,9 @@ def serializer_class(spec):
     attrs = {}
     if "tags" in spec.form_fields:
         attrs["tags"] = TagListField(required=False)
+    if hasattr(model, "custom"):  # custom field values (SYS-11), validated against the definitions
+        attrs["custom"] = CustomValuesField(entity=spec.key)
+        names.append("custom")
     read_only = [n for n in names if n in READ_ONLY_META or n in spec.api_extra_read_only]
     meta = type("Meta", (), {"model": model, "fields": names, "read_only_fields": read_only})
     attrs["Meta"] = meta

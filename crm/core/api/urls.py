@@ -2,6 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from ..customfields.api import CustomFieldViewSet
 from ..dictionary.views import ParametersAPIView
 from ..entities.registry import all_specs
 from .viewsets import viewset_class
@@ -12,6 +13,7 @@ def api_urlpatterns():
     router.include_root_view = False
     for spec in all_specs():
         router.register(spec.key, viewset_class(spec), basename=f"api-{spec.key}")
+    router.register("custom-fields", CustomFieldViewSet, basename="api-custom-fields")  # SYS-11
     return [
         path("api/v1/", include(router.urls)),
         path("api/v1/parameters/", ParametersAPIView.as_view(), name="api-parameters"),

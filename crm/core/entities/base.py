@@ -83,6 +83,13 @@ class CustomFieldsMixin(models.Model):
     class Meta:
         abstract = True
 
+    def clean_fields(self, exclude=None):
+        super().clean_fields(exclude=exclude)
+        if not exclude or "custom" not in exclude:  # forms check their custom fields themselves
+            from ..customfields.values import check_record  # SYS-11: the values' one check
+
+            check_record(self)
+
 
 class TaggedMixin(models.Model):
     tags = models.ManyToManyField("core.Tag", verbose_name=_("tags"), blank=True, related_name="+")

@@ -59,6 +59,13 @@ def check_assignee(user, spec, owner):
         raise ValidationError({"owner": _("This user is no longer active.")})
 
 
+def _snapshot(obj, fields):
+    """The audited values: tracked fields plus each custom value as "custom.<key>" (SYS-11)."""
+    from ..customfields.values import snapshot as custom_snapshot
+
+    return {**log.snapshot(obj, fields), **custom_snapshot(obj)}
+
+
 def _raw(obj):
     return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields if not f.primary_key}
 
@@ -99,7 +106,7 @@ def create(user, model, data, m2m=None, owner=None):
     if hasattr(obj, "after_create"):
         obj.after_create(user)
     m2m_changes = _set_m2m(obj, m2m)
-    changes = {k: [None, v] for k, v in log.snapshot(obj, tracked_fields(model)).items() if v not in (None, "", False)}
+    changes = {k: [None, v] for k, v in _snapshot(obj, tracked_fields(model)).items() if v not in (None, "", False)}
     changes.update(m2m_changes)
     log.record(user, AuditEntry.Action.CREATE, obj, changes=changes, extra={"version": getattr(obj, "version", 1)})
     emit(f"{spec.key}.created", obj, user)
@@ -114,14 +121,14 @@ def update(user, model, pk, data, m2m=None, expected_version=None):
     if expected_version is not None and spec.versioned and current.version != expected_version:
         raise ConflictError(current, expected_version)
     fields = tracked_fields(model)
-    before = log.snapshot(current, fields)
+    before = _snapshot(current, fields)
     raw_before = _raw(current)
     for name, value in data.items():
         setattr(current, name, value)
     current.full_clean()
     if hasattr(current, "before_write"):
         current.before_write(user)
-    changes = log.diff(before, log.snapshot(current, fields))
+    changes = log.diff(before, _snapshot(current, fields))
     # Write every column that changed, including those the model's own rules derived.
     values = {a: v for a, v in _raw(current).items() if v != raw_before[a]}
     if hasattr(current, "updated_at"):

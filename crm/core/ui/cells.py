@@ -14,6 +14,10 @@ from ..access.masking import present
 
 
 def field_label(model, name):
+    if name.startswith(("cf_", "custom.")):  # a custom field (SYS-11)
+        from ..customfields.ui import label
+
+        return capfirst(str(label(model.entity_spec, name)))
     try:
         field = model._meta.get_field(name)
         if isinstance(field, models.ForeignObjectRel):  # a reverse relation (an employee's roles) has no verbose_name
@@ -42,6 +46,10 @@ def raw_value(user, spec, obj, name, revealed=False):
 
 
 def display(user, spec, obj, name, revealed=False):
+    if name.startswith("cf_"):  # a custom field (SYS-11): labels, user names, formatted numbers
+        from ..customfields.ui import display as custom_display
+
+        return custom_display(spec, obj, name)
     value = raw_value(user, spec, obj, name, revealed)
     return format_value(value)
 
@@ -68,6 +76,10 @@ def format_value(value):
 
 def choice_label(model, name, raw):
     """Label of a stored choice value (for history entries that store raw values)."""
+    if name.startswith("custom.") and hasattr(model, "entity_spec"):
+        from ..customfields.ui import history_value
+
+        return history_value(model.entity_spec, name, raw)
     try:
         field = model._meta.get_field(name)
     except Exception:

@@ -64,6 +64,9 @@ class DictionaryFilter(django_filters.CharFilter):
 class EntityFilterSet(django_filters.FilterSet):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        from ..customfields.filters import add_filters
+
+        add_filters(self, get_spec(self._meta.model))  # SYS-11: per instance, so the class never goes stale
         for f in self.filters.values():
             field = f.field
             widget = field.widget

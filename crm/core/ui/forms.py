@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from ..access.masking import can_reveal, hidden_fields
+from ..customfields import forms as customfields
 from ..dictionary.fields import DictionaryChoiceField
 from ..entities.models import Tag
 from ..entities.registry import get_spec
@@ -56,6 +57,8 @@ class EntityForm(forms.ModelForm):
         elif self.instance.pk:
             self.fields["version"].initial = self.instance.version
         for name, field in self.fields.items():
+            if customfields.is_custom(name):
+                continue  # typed by crm.core.customfields; a user field offers active users
             model_field = _model_field(self._meta.model, name)
             if isinstance(field, forms.ModelChoiceField) and not isinstance(field, forms.ModelMultipleChoiceField):
                 self._scope_picker(name, field)
@@ -72,6 +75,7 @@ class EntityForm(forms.ModelForm):
             self.fields["tags"] = TagsField(label=_("tags"))
             if self.instance.pk:
                 self.initial["tags"] = list(self.instance.tags.all())
+        customfields.bind(self)  # SYS-11: initial custom values from the record
         self._mask_phones()
 
     def _scope_picker(self, name, field):
@@ -105,8 +109,10 @@ class EntityForm(forms.ModelForm):
         """(data, m2m, expected_version) for the write service."""
         data, m2m = {}, {}
         keep = self.kept_masked_fields()
+        if hasattr(self.instance, "custom"):
+            data["custom"] = self.instance.custom  # merged by _post_clean (SYS-11)
         for name, value in self.cleaned_data.items():
-            if name == "version":
+            if name == "version" or customfields.is_custom(name):
                 continue
             if name == "tags":
                 m2m["tags"] = tags_from_names(value)
@@ -127,6 +133,7 @@ class EntityForm(forms.ModelForm):
         for name in self.kept_masked_fields():
             if not self.cleaned_data.get(name):
                 self.cleaned_data[name] = getattr(self.instance, name)
+        customfields.apply(self)
         super()._post_clean()
 
 
@@ -145,9 +152,12 @@ def _model_field(model, name):
 
 def form_class(spec):
     custom = spec.override("forms", "Form")
-    if custom is not None:
-        return custom
-    return forms.modelform_factory(spec.model, form=EntityForm, fields=spec.form_fields, formfield_callback=formfield)
+    if custom is None:
+        custom = forms.modelform_factory(spec.model, form=EntityForm, fields=spec.form_fields,
+                                         formfield_callback=formfield)
+    # Custom fields (SYS-11) are declared fields of the class: cache it per
+    # (spec, crm.core.customfields.defs.version()); labels follow the active language.
+    return customfields.with_custom_fields(custom, spec)
 
 
 def formfield(model_field, **kwargs):

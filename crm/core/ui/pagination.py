@@ -15,10 +15,37 @@ def parse_sort(spec, raw):
     raw = raw or spec.default_sort
     desc = raw.startswith("-")
     name = raw.lstrip("-")
-    if name not in spec.sort_fields:
+    if name not in spec.sort_fields and _custom_sort(spec, name) is None:
         raw = spec.default_sort
         desc, name = raw.startswith("-"), raw.lstrip("-")
     return name, desc
+
+
+def _custom_sort(spec, name):
+    """(expression, cursor field) of a sortable custom field `cf_<key>` (SYS-11), else None."""
+    if not name.startswith("cf_"):
+        return None
+    from ..customfields.defs import by_name
+    from ..customfields.query import is_sortable, sort_expression
+
+    defn = by_name(spec.key, name)
+    return sort_expression(defn) if defn is not None and is_sortable(defn) else None
+
+
+def sort_key(queryset, spec, name):
+    """(queryset, field, column name) to order and compare by; a custom field is annotated."""
+    custom = _custom_sort(spec, name)
+    if custom is None:
+        return queryset, spec.model._meta.get_field(name), name
+    expr, field = custom
+    return queryset.annotate(**{field.attname: expr}), field, field.attname
+
+
+def ordered(queryset, spec, sort):
+    """`queryset` in the order of `sort` ("-name"), ties by id: for exports and reports."""
+    name, desc = parse_sort(spec, sort)
+    queryset, _field, name = sort_key(queryset, spec, name)
+    return queryset.order_by(f"-{name}" if desc else name, "-pk" if desc else "pk")
 
 
 def encode_cursor(field, obj, forward=True):
@@ -43,7 +70,7 @@ class Page:
 
 def keyset_page(queryset, spec, sort, cursor=None, size=25) -> Page:
     name, desc = parse_sort(spec, sort)
-    field = spec.model._meta.get_field(name)
+    queryset, field, name = sort_key(queryset, spec, name)
     forward = True
     if cursor:
         value, pk, forward = decode_cursor(field, cursor)

@@ -8,6 +8,9 @@ from . import assignees, duplicates, trash, views
 
 def entity_urlpatterns():
     patterns = []
+    from ..customfields.urls import urlpatterns as custom_fields
+
+    patterns += custom_fields  # settings pages of custom fields (SYS-11)
     for spec in all_specs():
         k = spec.key
         kw = {"key": k}

@@ -22,6 +22,7 @@ from ..access.masking import search_q as masked_search_q
 from ..access.scope import can, get_for_user_or_404, has_special
 from ..audit import log
 from ..audit.models import AuditEntry
+from ..customfields import ui as customfields
 from ..entities import services
 from ..entities.models import SavedView
 from ..entities.registry import get_spec
@@ -62,8 +63,9 @@ def list_params(request, spec):
 
 
 def visible_columns(spec, params):
-    cols = [c for c in (params.get("cols") or "").split(",") if c in spec.list_columns]
-    return cols or list(spec.default_columns or spec.list_columns)
+    available = customfields.list_columns(spec)  # the spec's columns and the custom fields (SYS-11)
+    cols = [c for c in (params.get("cols") or "").split(",") if c in available]
+    return cols or customfields.default_columns(spec)
 
 
 def list_queryset(request, spec, params, action="view"):
@@ -97,6 +99,7 @@ def entity_list(request, key):
     except BadCursor:
         page = keyset_page(qs, spec, sort, None, size)
     columns = visible_columns(spec, params)
+    customfields.prefetch(spec, page.rows, columns)
     sort_name, sort_desc = parse_sort(spec, sort)
     base = params.copy()
     for k in ("after", "view"):
@@ -104,8 +107,8 @@ def entity_list(request, key):
     ctx = {
         "spec": spec,
         "filterset": filterset,
-        "columns": [(c, cells.field_label(spec.model, c), c in spec.sort_fields) for c in columns],
-        "all_columns": [(c, cells.field_label(spec.model, c), c in columns) for c in spec.list_columns],
+        "columns": [(c, cells.field_label(spec.model, c), customfields.sortable(spec, c)) for c in columns],
+        "all_columns": [(c, cells.field_label(spec.model, c), c in columns) for c in customfields.list_columns(spec)],
         "rows": [(obj, [cells.display(request.user, spec, obj, c) for c in columns]) for obj in page.rows],
         "page": page,
         "sort_name": sort_name,
@@ -136,10 +139,12 @@ def entity_detail(request, key, pk):
         if hasattr(spec.model, n) and n not in spec.form_fields
     ]
     fields = [(n, cells.field_label(spec.model, n), cells.display(request.user, spec, obj, n)) for n in names]
+    fields += customfields.detail_fields(spec, obj)
     ctx = {
         "spec": spec,
         "obj": obj,
         "fields": fields,
+        "removed_custom": customfields.removed_fields(request.user, spec, obj),
         "masked": [n for n in spec.masked_fields if getattr(obj, n, None)],
         "can_reveal": can_reveal(request.user, spec),
         "timeline": _timeline_items(obj, request.user),
@@ -191,6 +196,8 @@ def _render_form(request, spec, form, obj=None, conflict=None, status=200, title
 def _apply_errors(form, exc):
     if hasattr(exc, "error_dict"):
         for field, errors in exc.error_dict.items():
+            if field.startswith("custom."):  # the model's check of custom values (SYS-11)
+                field = f"cf_{field[7:]}"
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
