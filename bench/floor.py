@@ -104,45 +104,76 @@ def detail_page(ctx):
 
 
 def search(ctx, q, per_entity=20):
-    """Per entity the user may view: the first 21 matches by last change. Text fields match the
-    term anywhere; masked phone fields match by their last digits when the term is digits."""
-    like = _like(ctx)
-    pattern = f"%{q}%"
+    """Per entity the user may view, as a person would write it against the search index
+    (crm/core/search): the matching entries whose record is in the user's scope, exact and prefix
+    matches first, newest first, 21 at most; then those records' shown columns. Text of 3+
+    characters is a substring (trigram index / FTS5), 2 characters a bigram token, a phone tail
+    the t<digits> token (or any digit run for someone who may reveal phones, as here)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from crm.core.access.scope import Scope, has_special, scope_level
+    from crm.core.search.index import searchable_specs
+    from crm.core.search.text import normalise
+
+    text = normalise(q)
     digits = q.replace(" ", "").replace("-", "")
-    tail = f"%{digits}" if digits.isdigit() and len(digits) >= 3 else None
-    scope_c, scope_params = _scope("c", ctx)
-    scope_k, _same = _scope("k", ctx)
-
-    def cond(alias, texts, phones):
-        parts = [f"{alias}.{f} {like} %s" for f in texts]
-        params = [pattern] * len(texts)
-        if tail:
-            parts += [f"{alias}.{f} LIKE %s" for f in phones]
-            params += [tail] * len(phones)
-        return "(" + " OR ".join(parts) + ")", params
-
-    c_cond, c_params = cond("c", ["name", "mnemonic_code", "code", "email"], ["phone"])
-    k_cond, k_params = cond("k", ["name", "email"], ["mobile"])
-    u_cond, u_params = cond("u", ["name", "username", "code", "email"], ["mobile"])
-    d_cond, d_params = cond("d", ["name", "code"], [])
-    r_cond, r_params = cond("r", ["name"], [])
-    limit = per_entity + 1
-    queries = [
-        (f"""SELECT c.id, c.code, c.name, c.level, c.status, c.updated_at FROM customers_customer c
-             WHERE c.deleted_at IS NULL AND {scope_c} AND {c_cond} ORDER BY c.updated_at DESC, c.id DESC LIMIT {limit}""",
-         [*scope_params, *c_params]),
-        (f"""SELECT k.id, k.name, p.name, k.title FROM customers_contact k JOIN customers_customer p ON p.id = k.customer_id
-             WHERE k.deleted_at IS NULL AND {scope_k} AND {k_cond} ORDER BY k.updated_at DESC, k.id DESC LIMIT {limit}""",
-         [*scope_params, *k_params]),
-        (f"""SELECT u.id, u.username, u.name, u.code FROM org_user u WHERE {u_cond}
-             ORDER BY u.updated_at DESC, u.id DESC LIMIT {limit}""", u_params),
-        (f"""SELECT d.id, d.name, d.code FROM org_department d WHERE {d_cond}
-             ORDER BY d.updated_at DESC, d.id DESC LIMIT {limit}""", d_params),
-        (f"""SELECT r.id, r.name FROM core_role r WHERE {r_cond}
-             ORDER BY r.updated_at DESC, r.id DESC LIMIT {limit}""", r_params),
-    ]
+    phone_digits = digits if digits.isdigit() and len(digits) >= 3 else None
+    reveal = has_special(ctx.user, "reveal_phone")
+    pg = ctx.vendor == "postgresql"
+    queries = []
+    for spec in searchable_specs():
+        level = scope_level(ctx.user, spec.key, "view")
+        if level == Scope.NONE:
+            continue
+        table = spec.model._meta.db_table
+        conds, params = [], []
+        if len(text) >= 3:
+            if pg:
+                conds.append("e.text LIKE %s")
+                params.append(f"%{text}%")
+            else:
+                conds.append("e.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)")
+                params.append(f'text : "{text}"')
+        elif len(text) == 2:
+            conds.append("string_to_array(e.grams, ' ') @> ARRAY[%s]::text[]" if pg
+                         else "e.id IN (SELECT rowid FROM search_fts_grams WHERE search_fts_grams MATCH %s)")
+            params.append(text if pg else f'"{text}"')
+        if phone_digits and spec.masked_fields.keys() & set(spec.search_fields):
+            if reveal:
+                conds.append("e.phones LIKE %s" if pg else "e.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)")
+                params.append(f"%{phone_digits}%" if pg else f'phones : "{phone_digits}"')
+            elif len(phone_digits) <= 4:
+                conds.append("string_to_array(e.grams, ' ') @> ARRAY[%s]::text[]" if pg
+                             else "e.id IN (SELECT rowid FROM search_fts_grams WHERE search_fts_grams MATCH %s)")
+                params.append(f"t{phone_digits}" if pg else f'"t{phone_digits}"')
+        if not conds:
+            continue
+        visible = f"SELECT r.id FROM {table} r WHERE TRUE"
+        visible_params = []
+        if spec.soft_delete:
+            visible += " AND r.deleted_at IS NULL"
+        if level != Scope.ALL and spec.key in ("customers", "contacts"):
+            scope, visible_params = _scope("r", ctx)
+            visible += f" AND {scope}"
+        ct = ContentType.objects.get_for_model(spec.model).pk
+        sql = f"""
+            SELECT e.object_id FROM search_searchentry e
+            WHERE e.id IN (SELECT e.id FROM search_searchentry e WHERE e.content_type_id = %s AND ({' OR '.join(conds)})
+                           AND e.object_id IN ({visible}) LIMIT 500)
+            ORDER BY CASE WHEN e.key = %s OR e.abbr = %s THEN 0 WHEN e.key LIKE %s OR e.abbr LIKE %s THEN 1 ELSE 2 END,
+                     e.updated_at DESC, e.object_id DESC LIMIT {per_entity + 1}"""
+        args = [ct, *params, *visible_params, text, text, f"{text}%", f"{text}%"]
+        cols = ", ".join(f"r.{c}" for c in ("id", *[n for n in (spec.default_columns or spec.list_columns)[:4]
+                                                    if n in {f.name for f in spec.model._meta.concrete_fields}
+                                                    and not spec.model._meta.get_field(n).is_relation]))
+        queries.append((sql, args, f"SELECT {cols} FROM {table} r WHERE r.id IN "))
 
     def run(cursor, i):
-        return sum(len(_fetch(cursor, sql, params)[:per_entity]) for sql, params in queries)
+        rows = 0
+        for sql, params, fetch in queries:
+            ids = [r[0] for r in _fetch(cursor, sql, params)][:per_entity]
+            if ids:
+                rows += len(_fetch(cursor, fetch + "(" + ", ".join(["%s"] * len(ids)) + ")", ids))
+        return rows
 
     return run

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "crm.core",
+    "crm.core.search",
     "crm.core.customfields",
     "crm.core.merging",
     "crm.org",

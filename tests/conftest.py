@@ -11,6 +11,16 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["crm.core.testing.hashers.QuickArgon2PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _commit_hooks():
+    """After-commit callbacks (event subscribers, the search index) run when the test's own
+    transaction would have committed (crm.core.testing.commit)."""
+    from crm.core.testing.commit import commit_hooks_as_if_committed
+
+    with commit_hooks_as_if_committed():
+        yield
+
+
 @pytest.fixture
 def depts(db):
     return make_tree()

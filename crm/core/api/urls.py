@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from ..customfields.api import CustomFieldViewSet
 from ..dictionary.views import ParametersAPIView
 from ..entities.registry import all_specs
+from ..search.api import SearchAPIView
 from .viewsets import viewset_class
 
 
@@ -15,6 +16,7 @@ def api_urlpatterns():
         router.register(spec.key, viewset_class(spec), basename=f"api-{spec.key}")
     router.register("custom-fields", CustomFieldViewSet, basename="api-custom-fields")  # SYS-11
     return [
+        path("api/v1/search/", SearchAPIView.as_view(), name="api-search"),
         path("api/v1/", include(router.urls)),
         path("api/v1/parameters/", ParametersAPIView.as_view(), name="api-parameters"),
         path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),

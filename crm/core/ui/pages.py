@@ -2,14 +2,12 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ..access.models import ApiToken
-from ..access.masking import search_q as masked_search_q
 from ..access.scope import can
 from ..audit.models import AuditEntry
 from ..entities.registry import all_specs
@@ -33,41 +31,30 @@ def home(request):
     return render(request, "crm/home.html", {"blocks": blocks, "recent": recent})
 
 
-def search_results(user, q, per_entity):
+def search_results(user, q, per_entity, keys=None):
+    """(query, groups) of the global search (UX-1): the search index, the scope predicate and
+    field masking (crm.core.search.query); each group {spec, more, rows=[(obj, cells)]}."""
+    from ..search.query import search as index_search, shown_columns
+
+    query, found = index_search(user, q, per_entity, keys)
     groups = []
-    if len(q) < 1:
-        return groups
-    for spec in all_specs():
-        if not spec.search_fields or not can(user, spec.key, "view"):
-            continue
-        cond = Q()
-        for name in spec.search_fields:
-            if name in spec.masked_fields:
-                cond |= masked_search_q(user, spec, name, q)
-            else:
-                cond |= Q(**{f"{name}__icontains": q})
-        qs = spec.model.objects.for_user(user).filter(cond)
-        if spec.select_related:
-            qs = qs.select_related(*spec.select_related)
-        order = "-updated_at" if hasattr(spec.model, "updated_at") else "pk"
-        rows = list(qs.order_by(order, "-pk")[: per_entity + 1])
-        if rows:
-            shown = (spec.default_columns or spec.list_columns)[:4]
-            groups.append({
-                "spec": spec,
-                "more": len(rows) > per_entity,
-                "rows": [(o, [cells.display(user, spec, o, c) for c in shown]) for o in rows[:per_entity]],
-            })
-    return groups
+    for g in found:
+        shown = shown_columns(g.spec)
+        groups.append({"spec": g.spec, "more": g.more,
+                       "rows": [(o, [cells.display(user, g.spec, o, c) for c in shown]) for o in g.objects]})
+    return query, groups
 
 
 @login_required
 def search(request):
     q = (request.GET.get("q") or "").strip()[:100]
     suggest = request.GET.get("suggest") == "1"
-    groups = search_results(request.user, q, 5 if suggest else 20)
+    entity = request.GET.get("entity") or ""
+    keys = [entity] if entity else None
+    query, groups = search_results(request.user, q, 5 if suggest else (50 if entity else 20), keys)
     template = "crm/_search_suggest.html" if suggest and request.htmx else "crm/search.html"
-    return render(request, template, {"groups": groups, "search_query": q})
+    return render(request, template, {"groups": groups, "search_query": q, "search_error": query.error,
+                                      "search_entity": entity})
 
 
 @login_required

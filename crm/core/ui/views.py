@@ -77,13 +77,9 @@ def list_queryset(request, spec, params, action="view"):
         qs = filterset.qs
     q = (params.get("q") or "").strip()
     if q and spec.search_fields:
-        cond = Q()
-        for name in spec.search_fields:
-            if name in spec.masked_fields:
-                cond |= masked_search_q(request.user, spec, name, q)
-            else:
-                cond |= Q(**{f"{name}__icontains": q})
-        qs = qs.filter(cond)
+        from ..search.query import filter_q  # the search index (UX-1), masking rules included
+
+        qs = qs.filter(filter_q(request.user, spec, q))
     return qs, filterset
 
 

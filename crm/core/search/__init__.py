@@ -1,0 +1,28 @@
+"""The global search index (DESIGN.md mechanism 8, UX-1): one row per record of every registered
+entity with search fields, kept current after commit, rebuildable with `crm search_rebuild`.
+
+    reindex(model, pks)   make the index reflect these records as they are in the database now
+    unindex(model, pks)   drop their rows (e.g. after a merge deleted the losers)
+    rebuild(keys=None)    rebuild the whole index (or some entities) in bulk
+
+The queries are in `query.py`; what is vendor-specific (PostgreSQL trigram and array GIN indexes,
+SQLite FTS5 tables) is in `backends.py` and nowhere else.
+"""
+
+
+def reindex(model, pks):
+    from .index import reindex as _reindex
+
+    return _reindex(model, pks)
+
+
+def unindex(model, pks):
+    from .index import unindex as _unindex
+
+    return _unindex(model, pks)
+
+
+def rebuild(keys=None, stream=None):
+    from .index import rebuild as _rebuild
+
+    return _rebuild(keys, stream=stream)
