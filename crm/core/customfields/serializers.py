@@ -70,6 +70,7 @@ class CustomFieldSerializer(serializers.ModelSerializer):
     choices = ChoiceSerializer(many=True, required=False)
     default = serializers.JSONField(required=False, allow_null=True, help_text=(
         "A value of the field's type (as in the records' `custom` object), or null."))
+    order = serializers.IntegerField(required=False, min_value=-2147483648, max_value=2147483647)  # same on every DB
     active = serializers.SerializerMethodField()
     filter_parameters = serializers.SerializerMethodField()
 

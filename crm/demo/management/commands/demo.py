@@ -254,7 +254,8 @@ class Command(BaseCommand):
         customers = list(Customer.objects.order_by("pk"))
         for c in sorted(customers, key=lambda c: c.registered_at):  # numbered by the rule, as a form would (SYS-5)
             c.code = next_number("customers", today=c.registered_at.date()) or f"C{c.pk:07d}"
-        Customer.objects.bulk_update(customers, ["code"], batch_size=500)
+        self.fill_custom_fields(rng, admin, customers)  # SYS-11
+        Customer.objects.bulk_update(customers, ["code", "custom"], batch_size=500)
         # A few groups: subsidiaries under a parent company (CUS-4).
         for parent in customers[:10]:
             kids = rng.sample(customers[10:], 3)
@@ -287,6 +288,28 @@ class Command(BaseCommand):
                                   "Sent the proposal; waiting for their feedback.", "客户要求提供报价单和案例材料。"]))
             for c in customers[:150]
         ])
+
+    def fill_custom_fields(self, rng, admin, customers):
+        """Three custom fields on customers (SYS-11), in a group, one of them a list column."""
+        from crm.core.customfields import services as custom_fields
+
+        group = {"group_zh": "市场信息", "group_en": "Market information"}
+        regions = [("east", "华东", "East"), ("north", "华北", "North"), ("south", "华南", "South"),
+                   ("west", "西部", "West")]
+        custom_fields.create(admin, "customers", {
+            "key": "sales_region", "type": "choice", "label_zh": "销售大区", "label_en": "Sales region",
+            "choices": [{"code": c, "label_zh": zh, "label_en": en} for c, zh, en in regions],
+            "show_in_list": True, "order": 10, **group})
+        custom_fields.create(admin, "customers", {
+            "key": "annual_purchase", "type": "decimal", "label_zh": "年采购额预估", "label_en": "Estimated annual purchase",
+            "help_zh": "单位：元", "help_en": "In CNY", "min_value": 0, "order": 20, **group})
+        custom_fields.create(admin, "customers", {
+            "key": "key_account", "type": "boolean", "label_zh": "重点客户", "label_en": "Key account",
+            "order": 30, **group})
+        for c in customers:
+            c.custom = {"sales_region": rng.choice(regions)[0], "key_account": rng.random() < 0.2}
+            if rng.random() < 0.7:
+                c.custom["annual_purchase"] = str(rng.randrange(10, 5000) * 1000)
 
     def print_logins(self):
         self.stdout.write(f"Demo logins (password for all: {PASSWORD}):")
