@@ -38,7 +38,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "django_rq",
+    "django_tasks_rq",
     "crm.core",
+    "crm.core.jobs",
+    "crm.core.notifications",
     "crm.core.search",
     "crm.core.customfields",
     "crm.core.merging",
@@ -194,9 +198,11 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- E-mail ---
+# SMTP when EMAIL_HOST is set (or in production); otherwise mail is printed by the worker.
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION or os.environ.get("EMAIL_HOST")
+    else "django.core.mail.backends.console.EmailBackend",
 )
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
@@ -204,6 +210,9 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0") == "1"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "crm@localhost")
+EMAIL_USE_SSL = os.environ.get("EMAIL_USE_SSL", "0") == "1"
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
+CRM_BASE_URL = os.environ.get("CRM_BASE_URL", "")  # e.g. https://crm.example.com, for links in e-mails
 
 # --- Jobs: Django's Tasks API; the database backend needs no extra service ---
 TASKS = {
@@ -211,6 +220,16 @@ TASKS = {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+# Scale-out: TASKS_BACKEND=django_tasks_rq.RQBackend with REDIS_URL, workers started with
+# `crm rqworker --job-class django_tasks_rq.Job <queues>` (docs/architecture.md, "Job engine").
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {name: {"URL": REDIS_URL} for name in ["default", *os.environ.get("RQ_QUEUES", "").split(",")] if name}
+if TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
+    TASKS["default"]["QUEUES"] = list(RQ_QUEUES)
+# A running job's worker writes a heartbeat this often; without one for JOBS_STALE_SECONDS the
+# scheduler takes the worker for dead and queues the job again.
+JOBS_HEARTBEAT_SECONDS = int(os.environ.get("JOBS_HEARTBEAT_SECONDS", "30"))
+JOBS_STALE_SECONDS = int(os.environ.get("JOBS_STALE_SECONDS", "300"))
 
 # --- API ---
 REST_FRAMEWORK = {

@@ -6,6 +6,8 @@ from ..customfields.api import CustomFieldViewSet
 from ..dictionary.views import ParametersAPIView
 from ..entities.registry import all_specs
 from ..search.api import SearchAPIView
+from ..jobs.urls import api_urlpatterns as jobs_api_urlpatterns
+from ..notifications.urls import api_urlpatterns as notifications_api_urlpatterns
 from .viewsets import viewset_class
 
 
@@ -17,6 +19,7 @@ def api_urlpatterns():
     router.register("custom-fields", CustomFieldViewSet, basename="api-custom-fields")  # SYS-11
     return [
         path("api/v1/search/", SearchAPIView.as_view(), name="api-search"),
+        *jobs_api_urlpatterns, *notifications_api_urlpatterns,
         path("api/v1/", include(router.urls)),
         path("api/v1/parameters/", ParametersAPIView.as_view(), name="api-parameters"),
         path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),

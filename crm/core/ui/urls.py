@@ -7,7 +7,10 @@ from . import assignees, duplicates, trash, views
 
 
 def entity_urlpatterns():
-    patterns = []
+    from ..jobs.urls import urlpatterns as job_pages
+    from ..notifications.urls import urlpatterns as notification_pages
+
+    patterns = [*job_pages, *notification_pages]  # kernel pages: background jobs, notifications
     from ..customfields.urls import urlpatterns as custom_fields
 
     patterns += custom_fields  # settings pages of custom fields (SYS-11)
