@@ -501,3 +501,39 @@ def test_definitions_version_changes_with_every_definition_change(admin):
     assert len({v0, v1, v2, v3}) == 4
     assert [x.key for x in defs.definitions("customers", include_removed=True)] == ["a"]
     assert defs.definitions("customers") == []
+
+
+def test_copy_carries_the_custom_values(fields, rep):
+    src = customer(rep, custom={"region": "west", "score": 9, "channels": ["north"]})
+    html = browser(rep).get(f"/customers/{src.pk}/copy/").content.decode()
+    assert '<option value="west" selected>' in html and 'name="cf_score" value="9"' in html
+
+
+def test_a_choice_field_can_use_a_data_dictionary_kind(admin, rep):
+    cf.create(admin, "customers", {"key": "sector", "type": "choice", "label_zh": "行业", "label_en": "Sector",
+                                   "dictionary_kind": "industry"})
+    api = api_as(rep)
+    r = api.post("/api/v1/customers/", {"name": "Dict", "custom": {"sector": "it"}})
+    assert r.status_code == 201
+    assert api.post("/api/v1/customers/", {"name": "Bad", "custom": {"sector": "nonsense"}}).status_code == 400
+    obj = Customer.objects.get(name="Dict")
+    assert cells.display(rep, get_spec("customers"), obj, "cf_sector") == "IT and software"
+
+
+def test_a_user_field_keeps_showing_a_user_who_left(fields, rep, admin):
+    left = make_user("left", rep.department, name="Left User")
+    obj = customer(rep, custom={"account_manager": left.pk})
+    left.is_active = False
+    left.save()
+    html = browser(rep).get(f"/customers/{obj.pk}/edit/").content.decode()
+    assert re.search(rf'<option value="{left.pk}" selected>Left User</option>', html)
+    assert re.search(r'data-field="cf_account_manager">Left User<', browser(rep).get(f"/customers/{obj.pk}/").content.decode())
+    r = browser(rep).post(f"/customers/{obj.pk}/edit/", edit_post(obj, name="Kept", cf_account_manager=str(left.pk)))
+    assert r.status_code == 302  # the value it already held stays valid
+    obj.refresh_from_db()
+    assert obj.custom["account_manager"] == left.pk
+    api = api_as(rep)
+    assert api.patch(f"/api/v1/customers/{obj.pk}/", {"custom": {"account_manager": left.pk}}).status_code == 200
+    other = customer(rep, name="Other")
+    r = api.patch(f"/api/v1/customers/{other.pk}/", {"custom": {"account_manager": left.pk}})
+    assert r.status_code == 400 and list(r.json()["error"]["fields"]) == ["custom.account_manager"]

@@ -19,12 +19,21 @@ def _lazy_attr(defn, attr):
 
 
 class _CheckValue:
-    """The one value check (`values.validate_value`) as a form validator."""
+    """The one value check (`values.validate_value`) as a form validator. The value the record
+    already holds stays valid (a user who left since, a choice removed since)."""
 
-    def __init__(self, defn):
+    def __init__(self, defn, stored=None):
         self.defn = defn
+        self.stored = stored
 
     def __call__(self, value):
+        if self.stored is not None:
+            raw = value.pk if hasattr(value, "pk") else value
+            try:
+                if raw == self.stored or to_json(self.defn, raw) == self.stored:
+                    return
+            except (AttributeError, TypeError, ValueError):
+                pass
         validate_value(self.defn, value)
 
     def __eq__(self, other):
@@ -111,6 +120,9 @@ def bind(form):
             continue
         if form.instance.pk:
             form.initial.setdefault(name, to_form_value(defn, stored.get(defn.key)))
+            if not is_empty(stored.get(defn.key)):
+                field.validators = [_CheckValue(defn, stored[defn.key]) if isinstance(v, _CheckValue) else v
+                                    for v in field.validators]
         if defn.type == FieldType.USER and isinstance(stored.get(defn.key), int):
             field.queryset = get_user_model().objects.filter(is_active=True) | get_user_model().objects.filter(
                 pk=stored[defn.key])

@@ -83,3 +83,13 @@ def removed_fields(user, spec, obj):
     return [(d.name, d.label, display_value(d, custom.get(d.key)))
             for d in definitions(spec.key, include_removed=True)
             if d.removed_at is not None and not is_empty(custom.get(d.key))]
+
+
+def copy_initial(spec, src):
+    """{"cf_<key>": form value} of `src`'s active custom values, for "Copy"."""
+    if not _has_custom(spec):
+        return {}
+    from .forms import to_form_value
+
+    custom = getattr(src, "custom", None) or {}
+    return {d.name: to_form_value(d, custom[d.key]) for d in definitions(spec.key) if not is_empty(custom.get(d.key))}

@@ -267,8 +267,10 @@ def validate_custom(entity, incoming, stored=None, partial=False, allow_unknown=
             try:
                 value = validate_value(defn, incoming[key], as_json=True)
             except ValidationError as exc:
-                errors[key] = exc.messages
-                continue
+                if is_empty(stored.get(key)) or incoming[key] != stored.get(key):
+                    errors[key] = exc.messages
+                    continue
+                value = stored[key]  # the value the record already holds stays valid
         elif not partial and key not in stored:
             value = defn.default
         else:

@@ -207,6 +207,7 @@ def entity_create(request, key, copy_from=None):
     if copy_from is not None:
         src = get_for_user_or_404(request.user, spec.model, copy_from)
         initial = {n: getattr(src, n) for n in spec.form_fields if hasattr(src, n) and n not in ("tags", "roles")}
+        initial.update(customfields.copy_initial(spec, src))  # custom values are copied too (SYS-11)
         for n in spec.masked_fields:
             if not can_reveal(request.user, spec):
                 initial.pop(n, None)  # a masked number is not copied in the clear
