@@ -230,3 +230,252 @@ def test_relations_are_found_generically():
     assert ("fk", "customers.customer", "parent_id") in rels
     assert ("generic", "core.note", "object_id") in rels
     assert not any(label == "core.auditentry" for _k, label, _c in rels)
+
+
+# --------------------------------------------------------------------------- the merge page
+
+def test_merge_page_side_by_side_then_merge_and_undo_from_the_timeline(rep, trio):
+    a, b, c = trio["a"], trio["b"], trio["c"]
+    client = browser(rep)
+    url = f"/customers/merge/?ids={a.pk}&ids={b.pk}&ids={c.pk}"
+    page = client.get(url)
+    assert page.status_code == 200
+    text = page.content.decode()
+    for obj in (a, b, c):
+        assert f'name="f_city" value="{obj.pk}"' in text and f'name="v_{obj.pk}"' in text
+    # Defaults: the survivor's non-empty value, else the first non-empty one.
+    assert f'name="f_email" value="{a.pk}" checked' in text
+    assert f'name="f_city" value="{b.pk}" checked' in text
+    preview = text[text.index('data-testid="merge-preview"'):]
+    assert "Contacts" in preview and "<strong>3</strong>" in preview and "Notes" in preview
+    post = {"ids": [a.pk, b.pk, c.pk], "survivor": a.pk, "f_city": c.pk, "f_level": b.pk,
+            **{f"v_{o.pk}": o.version for o in (a, b, c)}}
+    response = client.post("/customers/merge/", post)
+    assert response.status_code == 302 and response["Location"] == f"/customers/{a.pk}/"
+    survivor = Customer.objects.get(pk=a.pk)
+    assert (survivor.city, survivor.level) == ("杭州", "important")
+    detail = client.get(f"/customers/{a.pk}/").content.decode()
+    assert 'data-testid="merged-from"' in detail and "上海华为技术 有限公司" in detail
+    record = MergeRecord.objects.get()
+    assert f'action="/customers/merge/{record.pk}/undo/"' in detail
+    assert 'data-panel' in detail and "B Two" in detail  # the moved contact shows on the survivor
+    # The recycle bin says where they went.
+    trash = client.get("/customers/trash/").content.decode()
+    assert trash.count('data-testid="merged-into"') == 2
+    # Undo from the timeline.
+    assert client.post(f"/customers/merge/{record.pk}/undo/").status_code == 302
+    assert Customer.objects.filter(pk__in=[b.pk, c.pk]).count() == 2
+    assert Customer.objects.get(pk=a.pk).city == ""
+    detail = client.get(f"/customers/{a.pk}/").content.decode()
+    assert 'data-testid="undo-merge"' not in detail and 'data-testid="unmerged"' in detail
+
+
+def test_merge_page_errors_and_conflict(rep, trio):
+    a, b = trio["a"], trio["b"]
+    client = browser(rep)
+    response = client.post("/customers/merge/", {"ids": [a.pk], "survivor": a.pk})
+    assert response.status_code == 400 and "at least two" in response.content.decode()
+    stale = {"ids": [a.pk, b.pk], "survivor": a.pk, f"v_{a.pk}": a.version, f"v_{b.pk}": b.version}
+    services.update(rep, Customer, b.pk, {"city": "苏州"})  # changed by someone meanwhile
+    response = client.post("/customers/merge/", {**stale, "f_city": b.pk})
+    assert response.status_code == 409
+    text = response.content.decode()
+    assert 'data-testid="merge-conflict"' in text and "苏州" in text  # the current values are shown
+    assert Customer.objects.filter(pk=b.pk).exists() and not MergeRecord.objects.exists()
+    b.refresh_from_db()
+    fresh = {**stale, f"v_{b.pk}": b.version, "f_city": 99999999}
+    response = client.post("/customers/merge/", fresh)
+    assert response.status_code == 400
+    assert 'data-error-for="city"' in response.content.decode()
+    assert Customer.objects.filter(pk=b.pk).exists() and not MergeRecord.objects.exists()
+
+
+def test_merge_page_rights(rep, manager, depts, trio):
+    theirs = cust(manager, name="上海华为技术股份有限公司")
+    assert browser(rep).get(f"/customers/merge/?ids={trio['a'].pk}&ids={theirs.pk}").status_code == 404
+    response = browser(rep).post("/customers/merge/", {"ids": [trio["a"].pk, theirs.pk], "survivor": trio["a"].pk})
+    assert response.status_code == 404 and Customer.objects.filter(pk=theirs.pk).exists()
+    viewer = make_user("viewer", depts["sales1"], {("customers", a): Scope.ALL for a in ("view", "edit")})
+    assert browser(viewer).get(f"/customers/merge/?ids={trio['a'].pk}").status_code == 403
+    finder = browser(viewer).get("/customers/duplicates/").content.decode()
+    assert 'data-testid="merge-group"' not in finder
+    finder = browser(rep).get("/customers/duplicates/").content.decode()
+    assert 'data-testid="merge-group"' in finder and f'name="ids" value="{trio["b"].pk}" checked' in finder
+    detail = browser(rep).get(f"/customers/{trio['a'].pk}/").content.decode()
+    assert f'href="/customers/merge/?ids={trio["a"].pk}"' in detail
+    assert 'data-testid="merge-with"' not in browser(viewer).get(f"/customers/{trio['a'].pk}/").content.decode()
+
+
+def test_records_outside_the_scope_are_not_shown_on_the_merge_page(rep, manager, trio):
+    theirs = cust(manager, name="上海华为技术股份有限公司", email="secret@hw.cn")
+    response = browser(rep).get(f"/customers/merge/?ids={trio['a'].pk}&ids={theirs.pk}")
+    assert response.status_code == 404
+    text = response.content.decode()
+    assert "secret@hw.cn" not in text and "股份" not in text
+    # The picker on the page offers only records the user may see.
+    lookup = browser(rep).get("/customers/lookup/?q=华为").json()["results"]
+    assert theirs.pk not in [r["value"] for r in lookup] and trio["a"].pk in [r["value"] for r in lookup]
+
+
+def test_bulk_merge_selected(rep, trio):
+    client = browser(rep)
+    a, b = trio["a"], trio["b"]
+    response = client.post("/customers/bulk/", {"action": "merge", "ids": [a.pk, b.pk]})
+    assert response.status_code == 302 and response["Location"] == f"/customers/merge/?ids={a.pk}&ids={b.pk}"
+    response = client.post("/customers/bulk/", {"action": "merge", "ids": [a.pk]}, follow=True)
+    assert "Select between 2 and 10 records" in response.content.decode()
+    assert 'data-testid="bulk-merge"' in client.get("/customers/").content.decode()
+
+
+def test_masked_phone_choice_does_not_reveal_the_number(rep, trio):
+    a, b = trio["a"], trio["b"]
+    client = browser(rep)  # the rep may not reveal phone numbers
+    text = client.get(f"/customers/merge/?ids={a.pk}&ids={b.pk}").content.decode()
+    assert "13800000002" not in text and "138****0002" in text
+    post = {"ids": [a.pk, b.pk], "survivor": a.pk, "f_phone": b.pk}
+    assert client.post("/customers/merge/", post).status_code == 302
+    assert Customer.objects.get(pk=a.pk).phone == "13800000002"
+    detail = client.get(f"/customers/{a.pk}/").content.decode()
+    assert "13800000002" not in detail and "13800000001" not in detail and "138****0002" in detail
+    body = api_as(rep).get(f"/api/v1/customers/{a.pk}/notes/").content.decode()
+    assert "13800000002" not in body and "13800000001" not in body
+
+
+def test_protected_fields_cannot_be_chosen(rep, trio, monkeypatch):
+    """A field hidden from the user (SEC-1) shows as hidden, has no choice, and keeps the survivor's value."""
+    from crm.core.entities.registry import get_spec
+
+    a, b = trio["a"], trio["b"]
+    Customer.all_objects.filter(pk=b.pk).update(credit_limit=880000)
+    monkeypatch.setattr(get_spec(Customer), "protected_fields", {"credit_limit": "see_cost"})
+    with pytest.raises(ValidationError) as exc:
+        merging.merge(rep, Customer, a.pk, [b.pk], {"credit_limit": b.pk})
+    assert "credit_limit" in exc.value.message_dict
+    text = browser(rep).get(f"/customers/merge/?ids={a.pk}&ids={b.pk}").content.decode()
+    assert 'name="f_credit_limit"' not in text and "880" not in text
+    merging.merge(rep, Customer, a.pk, [b.pk], {})
+    assert Customer.objects.get(pk=a.pk).credit_limit == 0
+
+
+# --------------------------------------------------------------------------- the API
+
+def test_api_merge_and_undo(rep, trio):
+    a, b, c = trio["a"], trio["b"], trio["c"]
+    client = api_as(rep)
+    response = client.post("/api/v1/customers/merge/", {
+        "survivor": a.pk, "others": [b.pk, c.pk], "choices": {"city": c.pk},
+        "versions": {str(o.pk): o.version for o in (a, b, c)}}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["survivor"]["city"] == "杭州" and body["merged"] == [b.pk, c.pk]
+    assert body["survivor"]["phone"] != "13800000001"  # masked in the API too
+    response = client.post(f"/api/v1/customers/merge/{body['merge']}/undo/", format="json")
+    assert response.status_code == 200 and sorted(response.json()["restored"]) == sorted([b.pk, c.pk])
+    response = client.post(f"/api/v1/customers/merge/{body['merge']}/undo/", format="json")
+    assert response.status_code == 400 and "already been undone" in response.json()["error"]["fields"]["non_field_errors"][0]
+
+
+def test_api_merge_errors(rep, manager, depts, trio):
+    a, b = trio["a"], trio["b"]
+    client = api_as(rep)
+    response = client.post("/api/v1/customers/merge/", {"survivor": a.pk, "others": [a.pk]}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["fields"]["others"]
+    theirs = cust(manager, name="Theirs")
+    response = client.post("/api/v1/customers/merge/", {"survivor": a.pk, "others": [theirs.pk]}, format="json")
+    assert response.status_code == 404
+    nodel = make_user("nodel", depts["sales1"], {("customers", x): Scope.ALL for x in ("view", "edit")})
+    response = api_as(nodel).post("/api/v1/customers/merge/", {"survivor": a.pk, "others": [b.pk]}, format="json")
+    assert response.status_code == 403
+    response = client.post("/api/v1/customers/merge/", {"survivor": a.pk, "others": [b.pk],
+                                                        "versions": {str(a.pk): a.version - 1}}, format="json")
+    assert response.status_code == 409 and response.json()["error"]["current"]["id"] == a.pk
+    assert Customer.objects.filter(pk__in=[a.pk, b.pk, theirs.pk]).count() == 3
+    assert not MergeRecord.objects.exists()
+
+
+# --------------------------------------------------------------------------- duplicate check on edit
+
+def edit_post(obj, **over):
+    from crm.core.ui.forms import form_class
+    from crm.core.entities.registry import get_spec
+
+    spec = get_spec(Customer)
+    form = form_class(spec)(instance=obj, user=None, spec=spec)
+    data = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if name == "tags":
+            value = ""
+        elif hasattr(value, "pk"):
+            value = value.pk
+        elif hasattr(value, "strftime"):
+            value = value.strftime("%Y-%m-%dT%H:%M")
+        data[name] = "" if value is None else value
+    data.update(over)
+    return data
+
+
+def test_ui_edit_warns_when_a_changed_key_matches(rep, manager):
+    first = cust(rep, name="Acme Trading", email="sales@acme.cn")
+    other = cust(rep, name="Other Co", email="other@acme.cn")
+    cust(manager, name="Hidden Co", email="boss@hidden.cn")
+    client = browser(rep)
+    response = client.post(f"/customers/{other.pk}/edit/", edit_post(other, email="SALES@acme.cn"))
+    assert response.status_code == 409
+    text = response.content.decode()
+    assert 'data-testid="duplicates"' in text and f'href="/customers/{first.pk}/"' in text
+    assert 'name="save_anyway"' in text and "same e-mail" in text
+    assert Customer.objects.get(pk=other.pk).email == "other@acme.cn"  # nothing saved
+    response = client.post(f"/customers/{other.pk}/edit/", edit_post(other, email="SALES@acme.cn", save_anyway="1"))
+    assert response.status_code == 302 and Customer.objects.get(pk=other.pk).email == "SALES@acme.cn"
+    # A known duplicate does not warn again when another field changes.
+    other.refresh_from_db()
+    response = client.post(f"/customers/{other.pk}/edit/", edit_post(other, city="上海"))
+    assert response.status_code == 302
+    # A match outside the scope: only that one exists.
+    other.refresh_from_db()
+    response = client.post(f"/customers/{other.pk}/edit/", edit_post(other, email="boss@hidden.cn"))
+    assert response.status_code == 409
+    text = response.content.decode()
+    assert 'data-testid="hidden-duplicates"' in text and "Hidden Co" not in text
+
+
+def test_api_edit_answers_409_unless_forced(rep):
+    first = cust(rep, name="Acme Trading", phone="13812345678")
+    other = cust(rep, name="Other Co")
+    client = api_as(rep)
+    response = client.patch(f"/api/v1/customers/{other.pk}/", {"phone": "138 1234 5678"}, format="json")
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "duplicate" and error["duplicates"] == [first.pk]
+    assert Customer.objects.get(pk=other.pk).phone == ""
+    response = client.patch(f"/api/v1/customers/{other.pk}/?force=1", {"phone": "138 1234 5678"}, format="json")
+    assert response.status_code == 200
+    assert client.patch(f"/api/v1/customers/{other.pk}/", {"city": "上海"}, format="json").status_code == 200
+    acme = cust(rep, name="Acme")
+    li = contact(rep, acme, name="Li Lei", mobile="13912345678")
+    han = contact(rep, acme, name="Han")
+    response = client.patch(f"/api/v1/contacts/{han.pk}/", {"name": "Li Lei"}, format="json")
+    assert response.status_code == 409 and response.json()["error"]["duplicates"] == [li.pk]
+    response = client.patch(f"/api/v1/contacts/{han.pk}/", {"name": "Li Lei", "force": True}, format="json")
+    assert response.status_code == 200
+
+
+def test_search_index_follows_merge_and_undo(rep, django_capture_on_commit_callbacks):
+    a = cust(rep, name="瑞丰科技有限公司")
+    b = cust(rep, name="瑞丰科技 集团", email="only-on-b@rf.cn")
+
+    def found(q):
+        response = api_as(rep).get("/api/v1/search/", {"q": q})
+        assert response.status_code == 200
+        return [r["id"] for g in response.json()["groups"] for r in g["results"]]
+
+    assert b.pk in found("only-on-b")
+    with django_capture_on_commit_callbacks(execute=True):
+        result = merging.merge(rep, Customer, a.pk, [b.pk], {"email": b.pk})
+    hits = found("only-on-b")
+    assert a.pk in hits and b.pk not in hits  # the survivor carries the e-mail; the merged one is gone
+    with django_capture_on_commit_callbacks(execute=True):
+        merging.undo(rep, Customer, result.record.pk)
+    hits = found("only-on-b")
+    assert b.pk in hits and a.pk not in hits

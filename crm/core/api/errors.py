@@ -25,8 +25,10 @@ class DuplicatesFound(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "duplicate"
 
-    def __init__(self, ids, hidden):
-        if hidden and not ids:
+    def __init__(self, ids, hidden, editing=False):
+        if editing:  # the check on edit (CUS-3): a changed key matches another record
+            message = _("Similar records exist. Send force=1 to save the change anyway.")
+        elif hidden and not ids:
             message = _("A similar record exists in another department. Send force=1 to create it anyway.")
         else:
             message = _("Similar records exist. Send force=1 to create it anyway.")

@@ -31,9 +31,9 @@ ErrorBody = inline_serializer("Error", {"error": inline_serializer("ErrorDetail"
     "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
     "current": serializers.DictField(required=False, help_text="409 only: the record as it is now."),
     "duplicates": serializers.ListField(child=serializers.IntegerField(), required=False,
-                                        help_text="409 on create only: ids of similar records you can see."),
+                                        help_text="409 duplicate only: ids of similar records you can see."),
     "hidden_duplicates": serializers.IntegerField(required=False,
-                                                  help_text="409 on create only: similar records you cannot see."),
+                                                  help_text="409 duplicate only: similar records you cannot see."),
 })})
 
 ERRORS = {code: OpenApiResponse(response=ErrorBody, description=desc) for code, desc in (
@@ -44,6 +44,7 @@ ERRORS = {code: OpenApiResponse(response=ErrorBody, description=desc) for code, 
 ACTION_PERMS = {
     "list": "view", "retrieve": "view", "create": "create", "partial_update": "edit", "destroy": "delete",
     "transfer": "assign", "reveal": "view", "restore": "delete", "purge": "delete", "notes": "view",
+    "merge": "edit", "merge_undo": "edit",  # and "delete": checked by crm.core.entities.merge
 }
 
 class TransferInput(serializers.Serializer):  # classes, not inline_serializer instances: the views call them
@@ -53,6 +54,17 @@ class TransferInput(serializers.Serializer):  # classes, not inline_serializer i
 
 class NoteInput(serializers.Serializer):
     body = serializers.CharField(max_length=10000)
+
+
+class MergeInput(serializers.Serializer):
+    survivor = serializers.IntegerField(help_text="The record that stays (edit right needed).")
+    others = serializers.ListField(child=serializers.IntegerField(), help_text=(
+        "The records merged into it (delete right needed); they go to the recycle bin. At most 9."))
+    choices = serializers.DictField(child=serializers.IntegerField(), required=False, help_text=(
+        "Field name (or `custom.<key>`) → id of the record whose value the survivor keeps. Fields left "
+        "out keep the survivor's value if it has one, else the first non-empty one."))
+    versions = serializers.DictField(child=serializers.IntegerField(), required=False, help_text=(
+        "Record id → the version you saw; a record changed since answers 409 and nothing is merged."))
 
 
 class TimelineItem(serializers.Serializer):
@@ -122,6 +134,8 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         serializer = self.get_serializer(instance, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data, m2m, version = self._data(serializer, instance)
+        if self.spec.duplicate_keys and not _forced(request):
+            self._check_duplicates_on_edit(instance, data)
         try:
             obj = services.update(request.user, self.spec.model, instance.pk, data, m2m, expected_version=version)
         except services.ConflictError as exc:
@@ -129,6 +143,26 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             raise Conflict(str(exc), current=current)
         obj = self.get_queryset().get(pk=obj.pk)
         return Response(self.get_serializer(obj).data)
+
+    def _check_duplicates_on_edit(self, instance, data):
+        """CUS-3 on edit: 409 when a changed key (name, phone, e-mail …) matches another record."""
+        import copy
+
+        from ..entities.duplicates import duplicates_on_edit, key_values
+
+        before = key_values(self.spec, instance)
+        probe = copy.copy(instance)
+        probe._state = copy.copy(instance._state)
+        probe._state.fields_cache = dict(instance._state.fields_cache)
+        for name, value in data.items():
+            setattr(probe, name, value)
+        try:
+            probe.full_clean(validate_unique=False, validate_constraints=False)
+        except ValidationError:
+            return  # invalid input: the update answers with the field errors
+        found = duplicates_on_edit(self.request.user, self.spec, before, probe, limit=50)
+        if found:
+            raise DuplicatesFound([o.pk for o, _rules in found.visible], found.hidden, editing=True)
 
     def destroy(self, request, *args, **kwargs):
         services.delete(request.user, self.spec.model, self.kwargs["pk"])
@@ -175,6 +209,36 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                         status=status.HTTP_201_CREATED if request.method == "POST" else 200)
 
 
+def _merge(self, request):
+    """CUS-3: merge records into one; see crm.core.entities.merge."""
+    from ..entities import merge as merging
+
+    ser = MergeInput(data=request.data)
+    ser.is_valid(raise_exception=True)
+    d = ser.validated_data
+    try:
+        result = merging.merge(request.user, self.spec.model, d["survivor"], d["others"], d.get("choices") or {},
+                               d.get("versions") or {})
+    except services.ConflictError as exc:
+        raise Conflict(str(exc), current=self.get_serializer(exc.current).data)
+    obj = self.spec.model.objects.get(pk=result.survivor.pk)
+    return Response({"merge": result.record.pk, "survivor": self.get_serializer(obj).data,
+                     "merged": [o.pk for o in result.merged], "moved": {str(k): n for k, n in result.moved}})
+
+
+def _merge_undo(self, request, pk=None):
+    """CUS-3: undo a merge (within the undo period, with the same rights)."""
+    from ..entities import merge as merging
+
+    try:
+        rec = merging.undo(request.user, self.spec.model, pk)  # pk: the merge's id
+    except services.ConflictError as exc:
+        raise Conflict(str(exc), current=self.get_serializer(exc.current).data)
+    obj = self.spec.model.objects.get(pk=rec.survivor_id)
+    return Response({"merge": rec.pk, "survivor": self.get_serializer(obj).data,
+                     "restored": [r.object_id for r in rec.losers.all()]})
+
+
 def _forced(request):
     """`?force=1` or `"force": true` in the body: create even if similar records exist."""
     flag = request.query_params.get("force")
@@ -189,6 +253,14 @@ FORCE = OpenApiParameter("force", bool, OpenApiParameter.QUERY, required=False, 
 DUPLICATES_409 = OpenApiResponse(response=ErrorBody, description=(
     "Similar records exist (duplicate check): `duplicates` lists the ids of those you can see, "
     "`hidden_duplicates` counts the others. Repeat with `?force=1` to create it anyway."))
+
+
+FORCE_EDIT = OpenApiParameter("force", bool, OpenApiParameter.QUERY, required=False, description=(
+    "Save the change even if it makes the record similar to another one (duplicate check on a "
+    "changed name, phone, e-mail or other key, CUS-3); the body field `force: true` does the same."))
+EDIT_409 = OpenApiResponse(response=ErrorBody, description=(
+    "Changed by someone else (`code: conflict`, with `current`), or the change makes the record similar "
+    "to others (`code: duplicate`, with `duplicates` and `hidden_duplicates`; repeat with `?force=1`)."))
 
 
 def _named(fn, name):
@@ -216,7 +288,8 @@ def viewset_class(spec):
         "retrieve": extend_schema(tags=tags, responses=ok)(_named(EntityViewSet.retrieve, "retrieve")),
         "create": extend_schema(tags=tags, responses={201: Serializer, **ERRORS, **({409: DUPLICATES_409} if spec.duplicate_keys else {})},
                                 parameters=[FORCE] if spec.duplicate_keys else None)(_named(EntityViewSet.create, "create")),
-        "partial_update": extend_schema(tags=tags, responses={200: Serializer, **ERRORS})(
+        "partial_update": extend_schema(tags=tags, responses={200: Serializer, **ERRORS, **(
+            {409: EDIT_409} if spec.duplicate_keys else {})}, parameters=[FORCE_EDIT] if spec.duplicate_keys else None)(
             _named(EntityViewSet.partial_update, "partial_update")),
         "destroy": extend_schema(tags=tags, responses={204: None, **ERRORS})(_named(EntityViewSet.destroy, "destroy")),
     }
@@ -240,6 +313,27 @@ def viewset_class(spec):
             204: None, **{k: v for k, v in ERRORS.items() if k != 409}},
             description="Delete a record in the recycle bin permanently (special permission `purge`), with the "
                         "records that went to the bin with it. 400 when something still references it.")
+    if spec.duplicate_keys and spec.soft_delete:  # merging duplicates (CUS-3)
+        merged = inline_serializer(f"{name}Merged", {
+            "merge": serializers.IntegerField(help_text="Id of the merge, for undo."), "survivor": Serializer(),
+            "merged": serializers.ListField(child=serializers.IntegerField()),
+            "moved": serializers.DictField(child=serializers.IntegerField(), help_text="Related records moved, by kind.")})
+        unmerged = inline_serializer(f"{name}Unmerged", {
+            "merge": serializers.IntegerField(), "survivor": Serializer(),
+            "restored": serializers.ListField(child=serializers.IntegerField())})
+        attrs["merge"] = extend_schema(
+            tags=tags, request=MergeInput, responses={200: merged, **ERRORS},
+            description="Merge duplicates into the survivor (CUS-3): chosen field values, every related record "
+                        "moved, the others to the recycle bin. Needs edit on the survivor and delete on the others.")(
+            action(detail=False, methods=["post"], url_path="merge", url_name="merge", pagination_class=None,
+                   filter_backends=[])(_named(_merge, "merge")))
+        attrs["merge_undo"] = extend_schema(
+            tags=tags, request=None, responses={200: unmerged, **ERRORS},
+            parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="The merge's id.")],
+            description="Undo a merge within the undo period (system parameter `merge_undo_days`): the merged "
+                        "records come back with exactly the related records moved from them.")(
+            action(detail=False, methods=["post"], url_path=r"merge/(?P<pk>[0-9]+)/undo", url_name="merge-undo",
+                   pagination_class=None, filter_backends=[])(_named(_merge_undo, "merge_undo")))
     extra("notes", EntityViewSet._notes, ["get", "post"], request=NoteInput,
           responses={200: TimelineItem(many=True), 201: TimelineItem(many=True), **ERRORS})
     return type(f"{name}ViewSet", (EntityViewSet,), attrs)

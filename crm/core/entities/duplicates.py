@@ -7,7 +7,7 @@ create is one index lookup per rule and the finder groups on the column.
 
 Visibility: the check returns the matches the user may see; of the others it returns only how
 many there are — never a field of them (an invisible record is a 404 everywhere else too).
-Merging duplicates is a later step (CUS-3 "merge"): it is not here yet.
+Merging duplicates is `crm.core.entities.merge` (CUS-3 "merge").
 """
 
 import re
@@ -104,11 +104,11 @@ class Duplicates:
         return bool(self.visible or self.hidden)
 
 
-def find_duplicates(user, spec, obj, limit=20):
-    """Live records matching `obj` on any rule of the entity: the visible ones with the rules they
-    match, and the number of invisible ones. Two queries, whatever the number of rules."""
+def find_duplicates(user, spec, obj, limit=20, keys=None):
+    """Live records matching `obj` on any rule of the entity (or of `keys`): the visible ones with
+    the rules they match, and the number of invisible ones. Two queries, whatever the number of rules."""
     model = spec.model
-    keys = [(k, k.values(model, obj)) for k in spec.duplicate_keys]
+    keys = [(k, k.values(model, obj)) for k in (spec.duplicate_keys if keys is None else keys)]
     keys = [(k, v) for k, v in keys if v is not None]
     if not keys:
         return Duplicates()
@@ -132,6 +132,19 @@ def find_duplicates(user, spec, obj, limit=20):
         shown.append((row, [k.label for k, vals in keys if k.values(model, row) == vals]))
     n_visible = len(rows) if len(rows) < limit else visible.count()
     return Duplicates(visible=shown, hidden=max(len(ids) - n_visible, 0))
+
+
+def key_values(spec, obj):
+    """{rule code: key} of a record, to tell later which keys an edit changed."""
+    return {k.code: k.values(spec.model, obj) for k in spec.duplicate_keys}
+
+
+def duplicates_on_edit(user, spec, before, obj, limit=20):
+    """The check on edit: matches on the rules whose key the edit changed (`before` from
+    `key_values` of the stored record), so an old, known duplicate does not warn on every save."""
+    changed = [k for k in spec.duplicate_keys
+               if (v := k.values(spec.model, obj)) is not None and v != before.get(k.code)]
+    return find_duplicates(user, spec, obj, limit=limit, keys=changed) if changed else Duplicates()
 
 
 def duplicate_groups(user, spec, max_groups=50, max_rows=500):

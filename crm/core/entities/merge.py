@@ -51,7 +51,7 @@ from ..audit.models import AuditEntry
 from ..dictionary.parameters import GENERAL, Parameter, param, register_parameter
 from ..events.bus import emit
 from .registry import get_spec
-from .services import ConflictError, _raw, tracked_fields
+from .services import ConflictError, _raw, _snapshot, tracked_fields
 
 MAX_RECORDS = 10
 
@@ -61,8 +61,9 @@ register_parameter(Parameter(
     min=0, max=3650, group=GENERAL,
 ))
 
-# Generic relations that stay with the record they describe: its history and its events.
-_KEEP = {"core.auditentry", "core.eventrecord", "merging.mergerecord", "merging.mergedrecord"}
+# Generic relations that stay with the record they describe: its history, its events, and the
+# search index (rebuilt for every record involved after the merge).
+_KEEP = {"core.auditentry", "core.eventrecord", "merging.mergerecord", "merging.mergedrecord", "search.searchentry"}
 
 
 def keep_on_merge(label):
@@ -373,7 +374,7 @@ def merge(user, model, survivor_pk, other_pks, choices=None, versions=None):
 
     # 3. The survivor: chosen values, union of tags, version-guarded.
     fields = tracked_fields(model)
-    before = log.snapshot(survivor, fields)
+    before = _snapshot(survivor, fields)
     raw_before = _raw(survivor)
     expected_version = getattr(survivor, "version", None)
     for attname, value in data.items():
@@ -381,7 +382,7 @@ def merge(user, model, survivor_pk, other_pks, choices=None, versions=None):
     survivor.full_clean(exclude=[n for n in hidden])
     if hasattr(survivor, "before_write"):
         survivor.before_write(user)
-    changes = log.diff(before, log.snapshot(survivor, fields))
+    changes = log.diff(before, _snapshot(survivor, fields))
     skip = {"updated_at", "updated_by_id", "version"}
     raw_after = _raw(survivor)
     values = {a: v for a, v in raw_after.items() if v != raw_before[a] and a not in skip}
@@ -600,14 +601,14 @@ def undo(user, model, merge_id):
     now = timezone.now()
     # 1. The survivor: fields the merge set, unless edited since; tags it gained.
     fields = tracked_fields(model)
-    before = log.snapshot(survivor, fields)
+    before = _snapshot(survivor, fields)
     values = {}
     for attname, after in rec.survivor_after.items():
         if getattr(survivor, attname) == _dec(model, attname, after):
             value = _dec(model, attname, rec.survivor_before.get(attname))
             setattr(survivor, attname, value)
             values[attname] = value
-    changes = log.diff(before, log.snapshot(survivor, fields))
+    changes = log.diff(before, _snapshot(survivor, fields))
     for name, ids in (rec.added_m2m or {}).items():
         manager = getattr(survivor, name)
         had = sorted(str(x) for x in manager.all())

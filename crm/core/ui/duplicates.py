@@ -22,4 +22,7 @@ def entity_duplicates(request, key):
                   for g in rule["groups"]]
         rules.append({"key": rule["key"], "columns": [cells.field_label(spec.model, n) for n in shown],
                       "groups": groups, "capped": rule["capped"]})
-    return render(request, "crm/entity/duplicates.html", {"spec": spec, "rules": rules})
+    from ..access.scope import can
+
+    can_merge = spec.soft_delete and can(request.user, spec.key, "edit") and can(request.user, spec.key, "delete")
+    return render(request, "crm/entity/duplicates.html", {"spec": spec, "rules": rules, "can_merge": can_merge})

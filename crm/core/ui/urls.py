@@ -3,7 +3,7 @@
 from django.urls import path
 
 from ..entities.registry import all_specs
-from . import assignees, duplicates, trash, views
+from . import assignees, duplicates, merge, trash, views
 
 
 def entity_urlpatterns():
@@ -38,4 +38,9 @@ def entity_urlpatterns():
             path(f"{k}/<int:pk>/reveal/", views.entity_reveal, kw, name=f"{k}-reveal"),
             path(f"{k}/<int:pk>/notes/", views.entity_note, kw, name=f"{k}-note"),
         ]
+        if spec.duplicate_keys:  # merging duplicates (CUS-3): crm.core.ui.merge
+            patterns += [
+                path(f"{k}/merge/", merge.merge_page, kw, name=f"{k}-merge"),
+                path(f"{k}/merge/<int:merge_id>/undo/", merge.merge_undo, kw, name=f"{k}-merge-undo"),
+            ]
     return patterns

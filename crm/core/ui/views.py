@@ -248,10 +248,19 @@ def entity_edit(request, key, pk):
     spec = _spec(key, request, "edit")
     obj = get_for_user_or_404(request.user, spec.model, pk, "edit")
     Form = form_class(spec)
+    from ..entities.duplicates import duplicates_on_edit, key_values
+
+    keys_before = key_values(spec, obj)  # the form writes into obj: take the keys first
     form = Form(request.POST or None, instance=obj, user=request.user, spec=spec)
     conflict = None
     if request.method == "POST" and form.is_valid():
         data, m2m, version = form.service_data()
+        if spec.duplicate_keys and not request.POST.get("save_anyway"):
+            # CUS-3 on edit: a changed name, phone, e-mail … that another record has.
+            found = duplicates_on_edit(request.user, spec, keys_before, form.instance)
+            if found:
+                return _render_form(request, spec, form, obj=obj, status=409, duplicates=found,
+                                    title=_("Edit %(entity)s") % {"entity": spec.label})
         try:
             obj = services.update(request.user, spec.model, obj.pk, data, m2m, expected_version=version)
         except services.ConflictError as exc:
@@ -368,6 +377,14 @@ def entity_bulk(request, key):
     if not ids:
         messages.warning(request, _("Select at least one row."))
         return redirect(back)
+    if action == "merge":  # CUS-3: to the merge page with the ticked records (crm.core.ui.merge)
+        from .merge import merge_url
+
+        _spec(key, request, "edit")
+        if not (spec.duplicate_keys and 2 <= len(ids) <= 10):
+            messages.warning(request, _("Select between 2 and 10 records to merge."))
+            return redirect(back)
+        return redirect(merge_url(spec, ids))
     try:
         if action == "transfer":
             _spec(key, request, "assign")
