@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django_rq",
     "django_tasks_rq",
     "crm.core",
+    "crm.core.io",
     "crm.core.jobs",
     "crm.core.notifications",
     "crm.core.search",
@@ -259,6 +260,10 @@ SPECTACULAR_SETTINGS = {
 
 CRM_PAGE_SIZE = 25
 CRM_API_TOKEN_DAYS = 365
+# Imports (INT-4): uploaded files are kept under MEDIA_ROOT (not served); size and row caps.
+MEDIA_ROOT = VAR_DIR / "media"
+CRM_IMPORT_MAX_BYTES = int(os.environ.get("CRM_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
+CRM_IMPORT_MAX_ROWS = int(os.environ.get("CRM_IMPORT_MAX_ROWS", "200000"))
 
 LOGGING = {
     "version": 1,

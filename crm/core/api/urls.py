@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from ..customfields.api import CustomFieldViewSet
 from ..dictionary.views import ParametersAPIView
 from ..entities.registry import all_specs
+from ..io.urls import api_urlpatterns as io_api_urlpatterns
 from ..search.api import SearchAPIView
 from ..jobs.urls import api_urlpatterns as jobs_api_urlpatterns
 from ..notifications.urls import api_urlpatterns as notifications_api_urlpatterns
@@ -22,5 +23,6 @@ def api_urlpatterns():
         *jobs_api_urlpatterns, *notifications_api_urlpatterns,
         path("api/v1/", include(router.urls)),
         path("api/v1/parameters/", ParametersAPIView.as_view(), name="api-parameters"),
+        *io_api_urlpatterns(),  # imports and exports (INT-4)
         path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     ]

@@ -38,9 +38,13 @@ def entity_urlpatterns():
             path(f"{k}/<int:pk>/reveal/", views.entity_reveal, kw, name=f"{k}-reveal"),
             path(f"{k}/<int:pk>/notes/", views.entity_note, kw, name=f"{k}-note"),
         ]
+        patterns += io_urls.entity_patterns(k)  # import wizard (INT-4)
         if spec.duplicate_keys:  # merging duplicates (CUS-3): crm.core.ui.merge
             patterns += [
                 path(f"{k}/merge/", merge.merge_page, kw, name=f"{k}-merge"),
                 path(f"{k}/merge/<int:merge_id>/undo/", merge.merge_undo, kw, name=f"{k}-merge-undo"),
             ]
-    return patterns
+    return patterns + io_urls.io_urlpatterns()
+
+
+from ..io import urls as io_urls  # noqa: E402  (the import wizard's URLs, INT-4)

@@ -2,8 +2,6 @@
 restore, transfer, reveal, notes, bulk actions, lookup. Each reads through the scope predicate
 and writes through the services."""
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -490,31 +488,13 @@ def saved_view_delete(request, key, view_id):
 
 @login_required
 def entity_export(request, key):
-    """The current list view as CSV: same scope, filters and columns, masked phones, and a line
-    in the audit trail. Cells that a spreadsheet would run as a formula are neutralised."""
-    spec = _spec(key, request, "export")
-    params, _view = list_params(request, spec)
-    qs, _filterset = list_queryset(request, spec, params, "export")
-    columns = visible_columns(spec, params)
-    name, desc = parse_sort(spec, params.get("sort"))
-    qs = qs.order_by(f"-{name}" if desc else name, "-pk" if desc else "pk")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{spec.key}-{timezone.localdate():%Y%m%d}.csv"'
-    response.write("\ufeff")  # BOM so Excel opens UTF-8 Chinese text correctly
-    writer = csv.writer(response)
-    writer.writerow([str(cells.field_label(spec.model, c)) for c in columns])
-    count = 0
-    revealed = has_special(request.user, "reveal_phone")
-    for obj in qs.iterator(chunk_size=2000):
-        writer.writerow([neutralise(cells.display(request.user, spec, obj, c, revealed)) for c in columns])
-        count += 1
-    log.record(request.user, AuditEntry.Action.EXPORT, extra={"entity": spec.key, "rows": count,
-               "filters": {k: v for k, v in params.items() if k not in LIST_PARAMS}}, request=request)
-    return response
+    """The current list view as CSV or XLSX: see crm.core.io.export (INT-4)."""
+    from ..io.export import entity_export as export
+
+    return export(request, key)
 
 
 def neutralise(value):
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+    from ..io.export import neutralise as _neutralise
+
+    return _neutralise(value)
