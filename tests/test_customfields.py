@@ -537,3 +537,15 @@ def test_a_user_field_keeps_showing_a_user_who_left(fields, rep, admin):
     other = customer(rep, name="Other")
     r = api.patch(f"/api/v1/customers/{other.pk}/", {"custom": {"account_manager": left.pk}})
     assert r.status_code == 400 and list(r.json()["error"]["fields"]) == ["custom.account_manager"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the GIN index is PostgreSQL's seam")
+def test_postgresql_has_one_gin_index_for_exact_custom_filters(fields, rep):
+    from crm.core.customfields.query import filter_q
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'customers_customer_custom_gin'")
+        (indexdef,) = cursor.fetchone()
+    assert "gin" in indexdef.lower() and "jsonb_path_ops" in indexdef
+    sql = str(Customer.objects.filter(filter_q(fields["region"], "exact", "north")).query)
+    assert "@>" in sql  # containment: served by that index

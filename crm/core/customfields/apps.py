@@ -15,4 +15,4 @@ class CustomFieldsConfig(AppConfig):
 
         add_menu_item("settings", _("Custom fields"), "customfields", icon="ui-checks", special="manage_settings",
                       order=30)
-        post_migrate.connect(vendor.create_indexes, dispatch_uid="crm-customfields-indexes")
+        post_migrate.connect(vendor.create_indexes, sender=self, dispatch_uid="crm-customfields-indexes")
