@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +22,7 @@ from .models import SearchEntry
 from .text import MAX_QUERY, WORD_RUN, normalise
 
 CANDIDATES = 500  # matches ranked per entity; a term matching more shows the best of these and "more"
+PROBE = 5000  # matches looked at to see which entities have any
 MIN_LENGTH = 2
 PHONE_NOISE = re.compile(r"[\s\-().]")
 
@@ -110,8 +112,8 @@ def filter_q(user, spec, raw):
     return Q(pk__in=SearchEntry.objects.filter(cond, content_type_id=_ct_id(spec)).values("object_id"))
 
 
-def ranked_ids(user, spec, query: Query, limit):
-    """Ids of up to `limit` records: exact title (or its initials) first, then prefix, then
+def _ranked(user, spec, query: Query, limit):
+    """The ranked entries of one entity: exact title (or its initials) first, then prefix, then
     substring; newer first within each."""
     candidates = entries(user, spec, query).values("pk")[:CANDIDATES]
     text = query.text
@@ -120,8 +122,52 @@ def ranked_ids(user, spec, query: Query, limit):
         When(Q(key__startswith=text) | Q(abbr__startswith=text), then=Value(1)),
         default=Value(2), output_field=IntegerField(),
     )
-    return list(SearchEntry.objects.filter(pk__in=candidates).annotate(rank=rank)
-                .order_by("rank", "-updated_at", "-object_id").values_list("object_id", flat=True)[:limit])
+    return (SearchEntry.objects.filter(pk__in=candidates).annotate(rank=rank)
+            .order_by("rank", "-updated_at", "-object_id")
+            .values_list("content_type_id", "object_id", "rank", "updated_at")[:limit])
+
+
+def _with_matches(specs, conds):
+    """The entities that have any match at all, from one look at the index: each entity's ranked
+    query would otherwise read every match of every entity again (a term like a phone tail also
+    matches codes and e-mail addresses). Exact when the term has at most PROBE matches; with more,
+    every entity is asked."""
+    unique = {}
+    for cond in conds.values():
+        if cond is not None:
+            unique.setdefault(str(cond), cond)
+    any_match = Q()
+    for i, cond in enumerate(unique.values()):
+        any_match = cond if i == 0 else any_match | cond
+    seen = list(SearchEntry.objects.filter(any_match).values_list("content_type_id", flat=True)[:PROBE])
+    if len(seen) >= PROBE:
+        return specs
+    present = set(seen)
+    return [spec for spec in specs if _ct_id(spec) in present]
+
+
+def ranked_ids(user, specs, query: Query, limit):
+    """{spec key: ids of up to `limit` records in rank order}. Where the database can (PostgreSQL),
+    all entities in one UNION ALL query, else one query per entity."""
+    conds = {spec.key: match_q(user, spec, query) for spec in specs}
+    specs = [spec for spec in specs if conds[spec.key] is not None]
+    with backend().search_session():
+        if len(specs) > 2:
+            specs = _with_matches(specs, conds)
+        parts = [(spec, _ranked(user, spec, query, limit)) for spec in specs]
+        if not parts:
+            return {}
+        if len(parts) > 1 and connection.features.supports_slicing_ordering_in_compound:
+            first, *rest = [qs for _spec, qs in parts]
+            rows = list(first.union(*rest, all=True))
+        else:
+            rows = [row for _spec, qs in parts for row in qs]
+    by_ct = {_ct_id(spec): spec.key for spec, _qs in parts}
+    rows.sort(key=lambda r: (r[2], -r[3].timestamp(), -r[1]))
+    out = {}
+    for ct_id, object_id, _rank, _updated in rows:
+        out.setdefault(by_ct[ct_id], []).append(object_id)
+    return out
 
 
 def shown_columns(spec):
@@ -145,12 +191,11 @@ def search(user, raw, per_entity=5, keys=None):
     groups = []
     if not query.usable:
         return query, groups
-    for spec in searchable_specs():
-        if keys and spec.key not in keys:
-            continue
-        if not can(user, spec.key, "view"):
-            continue
-        ids = ranked_ids(user, spec, query, per_entity + 1)
+    specs = [spec for spec in searchable_specs()
+             if (not keys or spec.key in keys) and can(user, spec.key, "view")]
+    found = ranked_ids(user, specs, query, per_entity + 1)
+    for spec in specs:
+        ids = found.get(spec.key)
         if not ids:
             continue
         qs = spec.model.objects.for_user(user).filter(pk__in=ids[:per_entity])

@@ -160,6 +160,10 @@ class Command(BaseCommand):
             users = self.make_users(depts)
             self.make_customers(rng, users, customers)
             self.make_catalog(users["admin"])
+        # The records above were partly bulk-created (no events): build the search index once (UX-1).
+        from crm.core.search import rebuild as rebuild_search_index
+
+        rebuild_search_index()
         if not quiet:
             self.print_logins()
 
