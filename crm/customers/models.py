@@ -114,6 +114,8 @@ class Customer(Entity):
     postcode = models.CharField(_("postcode"), max_length=12, blank=True)
     registered_at = models.DateTimeField(_("registered at"), default=timezone.now)
     notes = models.TextField(_("notes"), blank=True)
+    # Set by crm.activities when an activity is logged on the record (ACT-1, CUS-10).
+    last_activity_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("customer")
@@ -195,6 +197,7 @@ class Contact(Entity):
     hobbies = models.CharField(_("hobbies"), max_length=255, blank=True)
     preferences = models.CharField(_("preferences"), max_length=255, blank=True)
     notes = models.TextField(_("additional information"), blank=True)
+    last_activity_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("contact")

@@ -101,6 +101,9 @@ def scope_q(user, model, action="view") -> Q:
     if level >= Scope.DEPARTMENT and spec.department_field and user.department_id:
         ids = [user.department_id] if level == Scope.DEPARTMENT else subtree_ids(user)
         q |= Q(**{f"{spec.department_field}__in": ids})
+    if action == "view" and spec.shared_with:
+        # People the record is shared with (a task's assignees, an appointment's invitees) see it.
+        q |= Q(pk__in=model._base_manager.filter(**{spec.shared_with: user.pk}).values("pk"))
     return q
 
 

@@ -28,6 +28,8 @@ def jsonable(field, obj):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return str(value)
+    if isinstance(value, models.fields.files.FieldFile):  # a file: its stored name
+        return value.name or None
     return value
 
 

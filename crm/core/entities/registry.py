@@ -59,6 +59,9 @@ class EntitySpec:
     detail_actions: list = field(default_factory=list)  # DetailAction: extra buttons on the detail page
     number_field: str | None = None  # filled from the entity's numbering rule (SYS-5) when left blank
     duplicate_keys: list = field(default_factory=list)  # DuplicateKey rules of the duplicate check (CUS-3)
+    # A path to users who may also view a record whatever its owner (e.g. "assignments__user"): with
+    # any view grant, a task's assignees and an appointment's invitees see it (never edit it).
+    shared_with: str | None = None
 
     model: type | None = None
 

@@ -7,6 +7,7 @@ from ..access.scope import can, has_special
 from ..entities.registry import all_specs
 
 GROUPS = {
+    "work": (_("Work"), 5),
     "customers": (_("Customers"), 10),
     "catalog": (_("Products"), 15),
     "sales": (_("Sales"), 20),

@@ -12,6 +12,7 @@ from ..access.scope import can
 from ..audit.models import AuditEntry
 from ..entities.registry import all_specs
 from . import cells
+from .home import home_blocks
 from .menu import GROUPS
 
 
@@ -28,7 +29,7 @@ def home(request):
         blocks.append({"spec": spec, "rows": rows[:5], "more": len(rows) > 5})
     blocks.sort(key=lambda b: (GROUPS.get(b["spec"].menu.group, ("", 100))[1], b["spec"].menu.order))
     recent = AuditEntry.objects.filter(actor=user).exclude(content_type=None).order_by("-at")[:10]
-    return render(request, "crm/home.html", {"blocks": blocks, "recent": recent})
+    return render(request, "crm/home.html", {"blocks": blocks, "recent": recent, "app_blocks": home_blocks(request)})
 
 
 def search_results(user, q, per_entity, keys=None):

@@ -70,6 +70,8 @@ def list_queryset(request, spec, params, action="view"):
     qs = spec.model.objects.for_user(request.user, action)
     if spec.select_related:
         qs = qs.select_related(*spec.select_related)
+    if spec.prefetch_related:  # many-to-many columns and generic links: one query per page, not per row
+        qs = qs.prefetch_related(*spec.prefetch_related)
     filterset = filterset_class(spec)(params, queryset=qs, user=request.user)
     if filterset.is_valid():
         qs = filterset.qs
@@ -154,7 +156,7 @@ def entity_detail(request, key, pk):
 
 def _timeline_items(obj, user=None):
     items = []
-    for item in timeline(obj):
+    for item in timeline(obj, user=user):
         if item.kind == "audit":
             entry = item.obj
             spec = get_spec(type(obj))

@@ -1,0 +1,48 @@
+"""Home page blocks (UX-2): my tasks due today and overdue, my next appointments, reminders.
+A fixed number of indexed queries whatever the number of tasks."""
+
+from datetime import datetime, timedelta
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from crm.core.access.scope import can
+from crm.core.ui.home import register_home_block
+
+from .models import Appointment, Task, TaskAssignment, TaskStatus
+
+ROWS = 8
+
+
+def my_tasks_block(request):
+    user = request.user
+    if not can(user, "tasks", "view"):
+        return None
+    tomorrow = timezone.make_aware(datetime.combine(timezone.localdate() + timedelta(days=1), datetime.min.time()))
+    mine = TaskAssignment.objects.filter(user=user, status=TaskStatus.OPEN).values("task_id")
+    rows = list(Task.objects.filter(pk__in=mine, due_at__lt=tomorrow).select_related("record_type")
+                .prefetch_related(Prefetch("assignments", queryset=TaskAssignment.objects.filter(user=user)))
+                .order_by("due_at", "pk")[:ROWS + 1])
+    now = timezone.now()
+    return {"template": "activities/_home_tasks.html", "rows": rows[:ROWS], "more": len(rows) > ROWS, "now": now,
+            "overdue": sum(1 for t in rows if t.due_at < now)}
+
+
+def my_appointments_block(request):
+    user = request.user
+    if not can(user, "appointments", "view"):
+        return None
+    from .views import calendar_queryset
+
+    now = timezone.now()
+    horizon = now + timedelta(days=7)
+    items = []
+    for a in calendar_queryset(user, now, horizon)[:50]:
+        for s in a.occurrences(now, horizon)[:3]:
+            items.append((s, a))
+    items.sort(key=lambda x: x[0])
+    return {"template": "activities/_home_appointments.html", "items": items[:ROWS]}
+
+
+register_home_block(my_tasks_block, order=10)
+register_home_block(my_appointments_block, order=20)

@@ -1,0 +1,22 @@
+"""The periodic jobs of work and time, in the job engine's registry (crm.core.jobs)."""
+
+from datetime import timedelta
+
+from django.utils.translation import gettext_lazy as _
+from django_tasks import task
+
+from crm.core.jobs.schedule import periodic
+
+from . import reminders
+
+
+@periodic("activities-reminders", every=timedelta(minutes=1), label=_("Task, assignment and appointment reminders"))
+@task()
+def send_reminders():
+    return reminders.run_reminders()
+
+
+@periodic("activities-birthdays", daily="08:00", label=_("Birthday reminders"))
+@task()
+def send_birthday_reminders():
+    return reminders.send_birthday_reminders()

@@ -1,0 +1,368 @@
+"""Pages of work and time: my / team / overdue tasks, the calendar (JSON feed, drag to move),
+the private iCalendar feed, check-in, attachments, task split and status."""
+
+import json
+import mimetypes
+import os
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm.core.access.scope import can, get_for_user_or_404
+from crm.core.entities import services as entity_services
+from crm.core.entities.services import ConflictError
+from crm.core.ui.params import parse_id
+
+from . import services
+from .forms import ActivityForm
+from .models import (MAX_ATTACHMENT_BYTES, Activity, Appointment, CalendarFeed, Task, TaskAssignment, TaskStatus,
+                     validate_attachment_size)
+
+TASK_LIST_LIMIT = 200
+
+
+def _need(user, key, action="view"):
+    if not can(user, key, action):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+# --- tasks ---------------------------------------------------------------------------------
+
+def _task_rows(qs, user):
+    mine = TaskAssignment.objects.filter(task=OuterRef("pk"), user=user, status=TaskStatus.OPEN)
+    return list(qs.annotate(mine_open=Exists(mine)).select_related("owner", "record_type").prefetch_related(
+        Prefetch("assignments", queryset=TaskAssignment.objects.select_related("user").order_by("pk")), "record"
+    ).order_by("due_at", "pk")[:TASK_LIST_LIMIT + 1])
+
+
+def my_tasks_queryset(user):
+    """Open tasks where the user has an open part (an indexed lookup on their assignments)."""
+    return Task.objects.filter(pk__in=TaskAssignment.objects.filter(user=user, status=TaskStatus.OPEN).values("task_id"))
+
+
+TABS = ("today", "overdue", "open", "done", "team")
+
+
+@login_required
+def task_lists(request, tab=None):
+    """My tasks (today / overdue / all open / done) and team tasks (every open task in my scope)."""
+    user = request.user
+    _need(user, "tasks")
+    tab = tab or request.GET.get("tab") or "open"
+    if tab not in TABS:
+        raise Http404
+    now = timezone.now()
+    end_of_today = timezone.make_aware(datetime.combine(timezone.localdate() + timedelta(days=1), datetime.min.time()))
+    if tab == "team":
+        qs = Task.objects.for_user(user).filter(status=TaskStatus.OPEN)
+        person = parse_id(request.GET.get("person"))
+        if person:
+            qs = qs.filter(pk__in=TaskAssignment.objects.filter(user_id=person, status=TaskStatus.OPEN).values("task_id"))
+        if request.GET.get("overdue"):
+            qs = qs.filter(due_at__lt=now)
+    elif tab == "done":
+        qs = Task.objects.filter(pk__in=TaskAssignment.objects.filter(user=user, status=TaskStatus.DONE).values("task_id"))
+    else:
+        qs = my_tasks_queryset(user)
+        if tab == "today":
+            qs = qs.filter(due_at__lt=end_of_today)
+        elif tab == "overdue":
+            qs = qs.filter(due_at__lt=now)
+    rows = _task_rows(qs, user)
+    if tab == "done":
+        rows.sort(key=lambda t: t.updated_at, reverse=True)
+    return render(request, "activities/tasks.html", {
+        "tab": tab, "tabs": [(t, label) for t, label in (
+            ("today", _("Due today")), ("overdue", _("Overdue")), ("open", _("All my open tasks")),
+            ("done", _("Done")), ("team", _("Team tasks")))],
+        "rows": rows[:TASK_LIST_LIMIT], "more": len(rows) > TASK_LIST_LIMIT, "now": now,
+        "can_create": can(user, "tasks", "create"),
+    })
+
+
+@login_required
+@require_POST
+def task_status(request, pk):
+    """Mark my part of a task done (or open it again); a task editor may do it for an assignee."""
+    status = request.POST.get("status") or TaskStatus.DONE
+    assignee = None
+    if request.POST.get("user"):
+        from django.contrib.auth import get_user_model
+
+        assignee = get_user_model().objects.filter(pk=parse_id(request.POST.get("user"))).first()
+        if assignee is None:
+            raise Http404
+    try:
+        task = services.set_assignment_status(request.user, pk, status, assignee, request.POST.get("note", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("tasks-detail", pk=pk)
+    messages.success(request, _("Task “%(task)s” updated.") % {"task": task})
+    back = request.POST.get("next") or ""
+    if back.startswith("/") and not back.startswith("//"):
+        return redirect(back)
+    return redirect("tasks-detail", pk=pk)
+
+
+@login_required
+def task_split(request, pk):
+    """Split a task into sub-tasks, one per person (一个任务多人分担, WF-1)."""
+    _need(request.user, "tasks", "create")
+    task = get_for_user_or_404(request.user, Task, pk, "edit")
+    people = list(services.people_in_scope(request.user).order_by("name")[:500])
+    rows = []
+    error = None
+    if request.method == "POST":
+        titles = request.POST.getlist("title")
+        whos = request.POST.getlist("assignee")
+        dues = request.POST.getlist("due_at")
+        by_pk = {p.pk: p for p in people}
+        parts = []
+        from django.contrib.auth import get_user_model
+
+        for i, title in enumerate(titles):
+            title = title.strip()[:200]
+            who = parse_id(whos[i] if i < len(whos) else None)
+            raw_due = (dues[i] if i < len(dues) else "").strip()
+            rows.append({"title": title, "assignee": who, "due_at": raw_due})
+            if not title and not who:
+                continue
+            due = parse_datetime(raw_due) if raw_due else None
+            if due is not None and timezone.is_naive(due):
+                due = timezone.make_aware(due)
+            person = by_pk.get(who) or (get_user_model().objects.filter(pk=who).first() if who else None)
+            if not title or person is None:
+                error = _("Every sub-task needs a title and an assignee.")
+                break
+            parts.append((title, person, due))
+        if error is None:
+            try:
+                created = services.split_task(request.user, task.pk, parts)
+            except ValidationError as exc:
+                error = " ".join(exc.messages)
+            else:
+                messages.success(request, _("%(count)d sub-tasks created.") % {"count": len(created)})
+                return redirect("tasks-detail", pk=task.pk)
+    while len(rows) < 3:
+        rows.append({"title": "", "assignee": None, "due_at": ""})
+    return render(request, "activities/task_split.html", {"task": task, "people": people, "rows": rows,
+                                                          "error": error}, status=400 if error else 200)
+
+
+# --- calendar ------------------------------------------------------------------------------
+
+@login_required
+def calendar_page(request):
+    _need(request.user, "appointments")
+    return render(request, "activities/calendar.html", {
+        "can_create": can(request.user, "appointments", "create"),
+        "people": list(services.people_in_scope(request.user).order_by("name")[:300]),
+    })
+
+
+def _parse_when(raw):
+    if not raw:
+        return None
+    value = parse_datetime(raw.replace(" ", "+"))
+    if value is None:
+        day = parse_date(raw[:10])
+        if day is None:
+            return None
+        value = datetime.combine(day, datetime.min.time())
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value
+
+
+def calendar_queryset(user, start, end, who="me", person=None):
+    """Appointments overlapping [start, end): "me" = mine and those I am invited to, "team" =
+    every appointment in my data scope (optionally one person's)."""
+    when = Q(start_at__lt=end) & (Q(end_at__gt=start) | ~Q(repeat=""))
+    scoped = Appointment.objects.for_user(user).filter(when)
+    if who == "team":
+        qs = scoped
+        if person:
+            qs = qs.filter(Q(owner_id=person) | Q(invitees=person)).distinct()
+    else:  # invitees see the appointment whoever owns it (EntitySpec.shared_with)
+        qs = scoped.filter(Q(owner=user) | Q(pk__in=Appointment.invitees.through.objects.filter(
+            user_id=user.pk).values("appointment_id")))
+    return qs.select_related("owner").prefetch_related("invitees").order_by("start_at", "pk")
+
+
+@login_required
+def calendar_events(request):
+    """The JSON feed of FullCalendar: occurrences between `start` and `end`."""
+    user = request.user
+    _need(user, "appointments")
+    start, end = _parse_when(request.GET.get("start")), _parse_when(request.GET.get("end"))
+    if start is None or end is None or end <= start or end - start > timedelta(days=62):
+        return JsonResponse({"error": _("Give a start and an end at most 62 days apart.")}, status=400)
+    who = "team" if request.GET.get("who") == "team" else "me"
+    qs = calendar_queryset(user, start, end, who, parse_id(request.GET.get("person")))
+    editable = set(Appointment.objects.for_user(user, "edit").filter(pk__in=[a.pk for a in qs]).values_list("pk", flat=True)) \
+        if can(user, "appointments", "edit") else set()
+    events = []
+    for a in qs[:2000]:
+        length = a.end_at - a.start_at
+        for n, s in enumerate(a.occurrences(start, end)):
+            events.append({
+                "id": f"{a.pk}" if not a.repeat else f"{a.pk}-{n}",
+                "title": a.title,
+                "start": timezone.localtime(s).isoformat(),
+                "end": timezone.localtime(s + length).isoformat(),
+                "allDay": a.all_day,
+                "url": reverse("appointments-detail", kwargs={"pk": a.pk}),
+                "editable": a.pk in editable and not a.repeat,
+                "extendedProps": {"pk": a.pk, "version": a.version, "location": a.location, "owner": str(a.owner or ""),
+                                  "invitees": [str(i) for i in a.invitees.all()], "recurring": bool(a.repeat)},
+            })
+    return JsonResponse(events, safe=False)
+
+
+@login_required
+@require_POST
+def calendar_move(request, pk):
+    """Drag to reschedule: new start/end, the version the calendar showed, `force` to save
+    despite overlaps. 409 with `conflicts` (overlaps) or `changed` (someone saved meanwhile)."""
+    _need(request.user, "appointments", "edit")
+    try:
+        data = json.loads(request.body or b"{}") if request.content_type == "application/json" else request.POST
+    except ValueError:
+        return JsonResponse({"error": _("Invalid request.")}, status=400)
+    start, end = _parse_when(data.get("start")), _parse_when(data.get("end"))
+    version = parse_id(str(data.get("version", "")))
+    if start is None:
+        return JsonResponse({"error": _("Give the new start.")}, status=400)
+    force = str(data.get("force", "")).lower() in ("1", "true", "on")
+    try:
+        appt = services.move_appointment(request.user, pk, start, end, version, force=force)
+    except services.Overlaps as exc:
+        return JsonResponse({"error": str(exc), "conflicts": exc.conflicts}, status=409)
+    except ConflictError as exc:
+        return JsonResponse({"error": str(exc), "changed": True, "version": exc.current.version}, status=409)
+    except ValidationError as exc:
+        return JsonResponse({"error": " ".join(exc.messages),
+                             "fields": getattr(exc, "message_dict", {})}, status=400)
+    return JsonResponse({"ok": True, "version": appt.version, "start": appt.start_at.isoformat(),
+                         "end": appt.end_at.isoformat()})
+
+
+@login_required
+def calendar_subscribe(request):
+    """The private iCalendar URL: create (or replace) it, or revoke it."""
+    url = None
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            CalendarFeed.objects.filter(user=request.user).delete()
+            messages.success(request, _("The calendar feed was revoked; the old address no longer works."))
+            return redirect("calendar-subscribe")
+        token = CalendarFeed.issue(request.user)
+        url = request.build_absolute_uri(reverse("calendar-feed", kwargs={"token": token}))
+    feed = CalendarFeed.objects.filter(user=request.user).first()
+    return render(request, "activities/subscribe.html", {"feed": feed, "url": url})
+
+
+def calendar_feed(request, token):
+    """The .ics a calendar application subscribes to: no session, the token is the key."""
+    from .ical import feed_for
+
+    feed = CalendarFeed.objects.filter(token_hash=CalendarFeed.hash(token)).select_related("user").first()
+    if feed is None or not feed.user.is_active:
+        raise Http404
+    CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=timezone.now())
+    response = HttpResponse(feed_for(feed.user), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="crm.ics"'
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+# --- activities ----------------------------------------------------------------------------
+
+@login_required
+def log_activity(request, key, pk):
+    """"Log activity" on a record's page: the activity form, linked to that record."""
+    return redirect(reverse("activities-create") + "?" + urlencode({"record_type": key, "record_id": pk}))
+
+
+@login_required
+def check_in(request):
+    """Check-in for a field visit (ACT-6): the phone's position (Geolocation API) + a visit."""
+    user = request.user
+    _need(user, "activities", "create")
+    initial = {"kind": "visit", "occurred_at": timezone.now()}
+    initial.update({k: v for k, v in request.GET.items() if k in ("record_type", "record_id", "subject")})
+    form = ActivityForm(request.POST or None, initial=initial, user=user)
+    if request.method == "POST":
+        if not request.POST.get("latitude") or not request.POST.get("longitude"):
+            form.is_valid()
+            form.add_error(None, _("Your position is missing: allow the browser to use your location and try again."))
+        elif form.is_valid():
+            data, m2m, _v = form.service_data()
+            data["kind"] = "visit"
+            try:
+                obj = entity_services.create(user, Activity, data, m2m)
+            except ValidationError as exc:
+                from crm.core.ui.views import _apply_errors
+
+                _apply_errors(form, exc)
+            else:
+                messages.success(request, _("Checked in at %(time)s.") % {
+                    "time": timezone.localtime(obj.checked_in_at).strftime("%H:%M")})
+                return redirect("activities-detail", pk=obj.pk)
+    fields = [form[n] for n in ("subject", "record_type", "record_id", "contacts", "address", "outcome", "next_step")]
+    return render(request, "activities/check_in.html", {"form": form, "fields": fields},
+                  status=400 if request.method == "POST" else 200)
+
+
+@login_required
+def activity_attachment(request, pk):
+    """GET: download the attachment (as an attachment, never inline); POST: upload or replace it."""
+    user = request.user
+    _need(user, "activities")
+    if request.method == "POST":
+        activity = get_for_user_or_404(user, Activity, pk, "edit")
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, _("Choose a file first."))
+            return redirect("activities-detail", pk=activity.pk)
+        try:
+            validate_attachment_size(upload)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("activities-detail", pk=activity.pk)
+        field = Activity._meta.get_field("attachment")
+        name = default_storage.save(field.generate_filename(activity, os.path.basename(upload.name)), upload)
+        old = activity.attachment.name
+        try:
+            entity_services.update(user, Activity, activity.pk, {"attachment": name})
+        except Exception:
+            default_storage.delete(name)
+            raise
+        if old and old != name:
+            default_storage.delete(old)
+        messages.success(request, _("The file was attached."))
+        return redirect("activities-detail", pk=activity.pk)
+    activity = get_for_user_or_404(user, Activity, pk)
+    if not activity.attachment or not default_storage.exists(activity.attachment.name):
+        raise Http404
+    filename = os.path.basename(activity.attachment.name)
+    response = FileResponse(default_storage.open(activity.attachment.name, "rb"), as_attachment=True,
+                            filename=filename,
+                            content_type=mimetypes.guess_type(filename)[0] or "application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+__all__ = ["MAX_ATTACHMENT_BYTES"]

@@ -1,0 +1,75 @@
+"""The calendar in a real browser (ACT-2): create an appointment through the form, see it in
+FullCalendar, drag it onto a colleague's appointment, get the conflict warning, save anyway,
+and find it moved; no CSP violations or script errors on the way."""
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from crm.activities.models import Appointment
+from crm.core.entities import services
+from crm.core.testing.org import Scope, make_tree, make_user
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+GRANTS = {"appointments": Scope.DEPARTMENT, "tasks": Scope.DEPARTMENT, "activities": Scope.DEPARTMENT,
+          ("employees", "view"): Scope.DEPARTMENT}
+
+
+@pytest.fixture
+def people():
+    depts = make_tree()
+    return (make_user("planner", depts["sales1"], GRANTS, name="Pat Planner"),
+            make_user("colleague", depts["sales1"], GRANTS, name="Cory Colleague"))
+
+
+def today_at(hour):
+    day = timezone.localdate()
+    return timezone.make_aware(datetime(day.year, day.month, day.day, hour))
+
+
+def test_create_and_drag_an_appointment(ui, people):
+    planner, colleague = people
+    page = ui.page
+    ui.login("planner")
+
+    ui.go("/appointments/new/")
+    page.fill("#id_title", "Customer visit")
+    page.fill("#id_start_at", timezone.localtime(today_at(9)).strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#id_end_at", timezone.localtime(today_at(10)).strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#id_location", "Acme, Shanghai")
+    with page.expect_navigation():
+        page.click("[data-testid=save]")
+    assert re.search(r"/appointments/\d+/$", page.url)
+    visit = Appointment.objects.get(title="Customer visit")
+    services.update(planner, Appointment, visit.pk, {}, {"invitees": [colleague]})
+    services.create(colleague, Appointment, {"title": "Colleague's call", "start_at": today_at(13),
+                                             "end_at": today_at(14)})
+
+    ui.go("/calendar/")
+    page.wait_for_selector("#calendar[data-loaded='1']")
+    event = page.locator(f"[data-appointment='{visit.pk}']").first
+    event.wait_for()
+    box = event.bounding_box()
+    target = page.locator(".fc-timegrid-slot-lane[data-time='13:00:00']").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 5)
+    page.mouse.down()
+    steps = 20
+    for i in range(1, steps + 1):
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 5 + (target["y"] + 3 - box["y"] - 5) * i / steps)
+    page.mouse.up()
+
+    page.wait_for_selector("#calendar[data-last-move='conflict']")
+    warning = page.locator("[data-testid=cal-conflict]")
+    assert warning.is_visible()
+    assert "Colleague" in warning.inner_text()
+    visit.refresh_from_db()
+    assert timezone.localtime(visit.start_at).hour == 9  # not moved until the user decides
+    page.click("[data-testid=cal-save-anyway]")
+    page.wait_for_selector("#calendar[data-last-move='ok']")
+    visit.refresh_from_db()
+    assert timezone.localtime(visit.start_at).hour == 13
+    assert visit.end_at - visit.start_at == timedelta(hours=1)
+    ui.log.assert_clean()
