@@ -152,7 +152,7 @@ def search(ctx, q, per_entity=20):
         visible_params = []
         if spec.soft_delete:
             visible += " AND r.deleted_at IS NULL"
-        if level != Scope.ALL and spec.key in ("customers", "contacts"):
+        if level != Scope.ALL and spec.key in ("customers", "contacts", "leads", "opportunities"):
             scope, visible_params = _scope("r", ctx)
             visible += f" AND {scope}"
         ct = ContentType.objects.get_for_model(spec.model).pk

@@ -33,6 +33,7 @@ from crm.demo.management.commands.demo import ROLES as DEMO_ROLES
 from crm.demo.management.commands.demo import Command as Demo
 from crm.org.models import User
 
+from . import sales as sales_data
 from .progress import Progress
 
 CHUNK = 5_000  # customers per chunk (with their contacts, notes, audit entries and tags)
@@ -48,7 +49,7 @@ PARENT_SHARE = 0.03  # subsidiaries of an earlier customer
 TAGGED_SHARE = 0.15
 
 M2M_TAGS = Customer.tags.through
-MODELS = [Customer, Contact, Note, AuditEntry, M2M_TAGS]
+MODELS = [Customer, Contact, Note, AuditEntry, M2M_TAGS, *sales_data.MODELS]  # + leads, opportunities, stage history
 
 CUSTOMER_FIELDS = (
     "id", "created_at", "updated_at", "created_by", "updated_by", "version", "owner", "department", "custom",
@@ -462,11 +463,14 @@ def load(scale, seed=SEED, stream=None, quiet=False, verify=100):
         Note: columns_of(Note, NOTE_FIELDS), AuditEntry: columns_of(AuditEntry, AUDIT_FIELDS),
         M2M_TAGS: columns_of(M2M_TAGS, TAG_FIELDS),
     }
+    layouts.update(sales_data.layouts(columns_of))
     next_ids = {key: (model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
                 for key, model in (("contacts", Contact), ("notes", Note), ("audit", AuditEntry), ("tags", M2M_TAGS))}
+    next_ids.update(sales_data.first_ids())
+    sales_writer = sales_data.SalesWriter(now, seed)
     first = (Customer.all_objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
     counts = {m._meta.db_table: 0 for m in MODELS}
-    expected = n * (1 + 2 + 1 + 1 + TAGGED_SHARE)
+    expected = n * (1 + 2 + 1 + 1 + TAGGED_SHARE + 3)  # + a lead, half an opportunity and its stage history
     with transaction.atomic():
         state = loader.defer_indexes()
     t_rows = time.perf_counter()
@@ -474,6 +478,7 @@ def load(scale, seed=SEED, stream=None, quiet=False, verify=100):
         for index, start in enumerate(range(0, n, CHUNK)):
             size = min(CHUNK, n - start)
             chunk = writer.chunk(index, first + start, size, next_ids)
+            chunk.update(sales_writer.rows(index, chunk[Customer], next_ids))
             with transaction.atomic():
                 for model, rows in chunk.items():
                     if rows:

@@ -20,6 +20,7 @@ from crm.customers.models import Contact, Customer, CustomerStatus
 from crm.org.models import User
 
 from . import floor
+from . import sales as sales_bench
 
 BENCH_USER = "shmgr"
 LIST_FILTER = {"status": CustomerStatus.ACTIVE.value}
@@ -55,6 +56,8 @@ BUDGETS = {
     "list_api": Budget("p95 ≤ 40 ms", 40),
     "search": Budget("p95 ≤ 100 ms", 100),
     "detail": Budget("p95 ≤ 100 ms", 100),
+    "kanban": Budget("p95 ≤ 150 ms", 150),  # pipeline kanban, 500 visible opportunities
+    "dashboard": Budget("p95 ≤ 300 ms", 300),  # manager dashboard (funnel)
 }
 GROWTH_LIMIT = 1.5  # p95 at "large" vs at 1/10 of it
 
@@ -207,6 +210,7 @@ def scenarios(ctx):
                  [Request("/search/", {"q": ctx.search["initials"]})], search_rows, floor.search(ctx, ctx.search["initials"])),
         Scenario("search_phone", f"Global search, phone tail “{ctx.search['phone']}”", "search",
                  [Request("/search/", {"q": ctx.search["phone"]})], search_rows, floor.search(ctx, ctx.search["phone"])),
+        *sales_bench.scenarios(ctx),  # kanban and funnel (SAL-2, SAL-3)
     ]
 
 

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "crm.org",
     "crm.catalog",
     "crm.customers",
+    "crm.sales",
     "crm.activities",
     "crm.demo",
 ]
@@ -254,7 +255,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {"TaskStatusEnum": "crm.activities.models.TaskStatus"},
+    "ENUM_NAME_OVERRIDES": {"TaskStatusEnum": "crm.activities.models.TaskStatus",
+                            "StageKindEnum": "crm.sales.models.StageKind"},
     "DISABLE_ERRORS_AND_WARNINGS": True,
     "DEFAULT_GENERATOR_CLASS": "crm.core.api.schema.SchemaGenerator",
 }

@@ -23,6 +23,8 @@ FILES = {
     "tom-select/dist/js/tom-select.complete.min.js": "tom-select/tom-select.complete.min.js",
     "tom-select/dist/css/tom-select.bootstrap5.min.css": "tom-select/tom-select.bootstrap5.min.css",
     "swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui/swagger-ui-bundle.js",
+    "echarts/dist/echarts.min.js": "echarts/echarts.min.js",
+    "sortablejs/Sortable.min.js": "sortablejs/Sortable.min.js",
     "swagger-ui-dist/swagger-ui.css": "swagger-ui/swagger-ui.css",
     "fullcalendar/index.global.min.js": "fullcalendar/fullcalendar.min.js",
     "@fullcalendar/core/locales/zh-cn.global.min.js": "fullcalendar/zh-cn.min.js",

@@ -18,12 +18,13 @@ from crm.core.pinyin import initials
 from crm.core.timeline.models import Note
 from crm.customers.models import Contact, Customer, CustomerStatus, CustomerType, Level, Source
 from crm.demo import data
+from crm.demo.sales_data import SALES_SETTINGS, make_sales
 from crm.org.models import Department, User
 
 PASSWORD = "Demo@2026"
-SALES_ENTITIES = ("customers", "contacts")
+SALES_ENTITIES = ("customers", "contacts", "leads", "opportunities", "opportunity-products")
 ORG_ENTITIES = ("departments", "employees", "roles")
-SETTINGS_ENTITIES = ("numbering-rules", "dictionary-items")
+SETTINGS_ENTITIES = ("numbering-rules", "dictionary-items") + SALES_SETTINGS
 CATALOG_ENTITIES = ("products", "product-categories", "price-lists", "price-list-items", "warehouses", "stock-levels")
 CATALOG_VIEW = ("view", "export")
 
@@ -43,23 +44,24 @@ ROLES = {
                "manage_settings"]),
     "head": ("总经理", "Company head: sees and manages every customer.",
              {**grants(SALES_ENTITIES, Scope.ALL), **grants(ORG_ENTITIES, Scope.ALL, ("view",)),
-              **grants(CATALOG_ENTITIES, Scope.ALL, CATALOG_VIEW)},
+              **grants(CATALOG_ENTITIES, Scope.ALL, CATALOG_VIEW), **grants(SALES_SETTINGS, Scope.ALL, ("view",))},
              ["reveal_phone", "see_cost", "handover", "view_audit", "manage_pool"]),
     "region": ("大区总监", "Region head: the region's departments and below.",
                {**grants(SALES_ENTITIES, Scope.SUBTREE), **grants(ORG_ENTITIES, Scope.ALL, ("view",)),
-                **grants(CATALOG_ENTITIES, Scope.ALL, CATALOG_VIEW)},
+                **grants(CATALOG_ENTITIES, Scope.ALL, CATALOG_VIEW), **grants(SALES_SETTINGS, Scope.ALL, ("view",))},
                ["reveal_phone", "see_cost", "manage_pool"]),
     "branch": ("分公司经理", "Branch manager: the branch and its sales teams.",
                {**grants(SALES_ENTITIES, Scope.SUBTREE), **grants(ORG_ENTITIES, Scope.ALL, ("view",)),
-                **grants(CATALOG_ENTITIES, Scope.ALL, CATALOG_VIEW), **grants(("stock-levels",), Scope.ALL)},
+                **grants(CATALOG_ENTITIES, Scope.ALL, CATALOG_VIEW), **grants(SALES_SETTINGS, Scope.ALL, ("view",)), **grants(("stock-levels",), Scope.ALL)},
                ["reveal_phone"]),
     "sales": ("销售代表", "Sales rep: own customers and contacts.",
               {**grants(SALES_ENTITIES, Scope.OWN, ("view", "create", "edit", "delete", "export")),
-               **grants(ORG_ENTITIES, Scope.ALL, ("view",)), **grants(CATALOG_ENTITIES, Scope.ALL, ("view",))},
+               **grants(ORG_ENTITIES, Scope.ALL, ("view",)), **grants(CATALOG_ENTITIES, Scope.ALL, ("view",)),
+               **grants(SALES_SETTINGS, Scope.ALL, ("view",))},
               []),
     "auditor": ("审计员", "Read-only auditor: sees everything, changes nothing; phones stay masked.",
                 {**grants(SALES_ENTITIES, Scope.ALL, ("view", "export")), **grants(ORG_ENTITIES, Scope.ALL, ("view",)),
-                 **grants(CATALOG_ENTITIES, Scope.ALL, CATALOG_VIEW)},
+                 **grants(CATALOG_ENTITIES, Scope.ALL, CATALOG_VIEW), **grants(SALES_SETTINGS, Scope.ALL, ("view",))},
                 ["view_audit"]),
 }
 
@@ -160,6 +162,7 @@ class Command(BaseCommand):
             users = self.make_users(depts)
             self.make_customers(rng, users, customers)
             self.make_catalog(users["admin"])
+            make_sales(rng, users)
         # The records above were partly bulk-created (no events): build the search index once (UX-1).
         from crm.core.search import rebuild as rebuild_search_index
 

@@ -1,0 +1,32 @@
+"""API serializers of leads and opportunities: the generated shape plus the read-only state the
+sales operations set (status, close time, conversion links)."""
+
+from crm.core.api.serializers import EntitySerializer, TagListField
+
+from .models import Lead, Opportunity
+
+META = ["id", "display", "code", "owner", "department", "created_at", "updated_at", "created_by", "updated_by"]
+
+
+class LeadSerializer(EntitySerializer):
+    tags = TagListField(required=False)
+
+    class Meta:
+        model = Lead
+        state = ["web_form", "converted_at", "converted_customer", "converted_contact", "converted_opportunity"]
+        fields = [*META, "name", "company", "title", "mobile", "phone", "email", "province", "city", "industry",
+                  "source", "campaign_code", "status", "score", "next_follow_up", "last_follow_up", "tags", "notes",
+                  *state, "version"]
+        read_only_fields = [*META[2:], *state]
+
+
+class OpportunitySerializer(EntitySerializer):
+    tags = TagListField(required=False)
+
+    class Meta:
+        model = Opportunity
+        state = ["status", "closed_at", "stage_entered_at"]
+        fields = [*META, "name", "customer", "pipeline", "stage", "amount", "probability", "start_date",
+                  "expected_close_date", "next_step", "contacts", "team_members", "lost_reason", "lost_to", "tags",
+                  "description", *state, "version"]
+        read_only_fields = [*META[2:], *state]

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from . import api, views
+
+urlpatterns = [
+    path("sales/board/", views.kanban_default, name="sales-kanban"),
+    path("sales/board/<int:pk>/", views.kanban, name="sales-kanban-pipeline"),
+    path("sales/funnel/", views.funnel, name="sales-funnel"),
+    path("sales/opportunities/<int:pk>/move/", views.move, name="sales-opportunity-move"),
+    path("sales/opportunities/<int:pk>/win/", views.opportunity_win, name="sales-opportunity-win"),
+    path("sales/opportunities/<int:pk>/lose/", views.opportunity_lose, name="sales-opportunity-lose"),
+    path("sales/leads/<int:pk>/convert/", views.lead_convert, name="sales-lead-convert"),
+    path("sales/leads/<int:pk>/assign/", views.lead_assign, name="sales-lead-assign"),
+    path("sales/web-forms/<int:pk>/open/", views.web_form_preview, name="sales-web-form-preview"),
+    path("f/<str:token>/", views.web_form, name="sales-web-form"),
+    # API actions beside the generated endpoints (/api/v1/leads/…, /api/v1/opportunities/…)
+    path("api/v1/leads/<int:pk>/convert/", api.LeadConvertView.as_view(), name="api-leads-convert"),
+    path("api/v1/leads/<int:pk>/assign/", api.LeadAssignView.as_view(), name="api-leads-assign"),
+    path("api/v1/opportunities/<int:pk>/move-stage/", api.MoveStageView.as_view(), name="api-opportunities-move-stage"),
+    path("api/v1/opportunities/<int:pk>/win/", api.WinView.as_view(), name="api-opportunities-win"),
+    path("api/v1/opportunities/<int:pk>/lose/", api.LoseView.as_view(), name="api-opportunities-lose"),
+]
