@@ -72,4 +72,8 @@ def test_create_and_drag_an_appointment(ui, people):
     visit.refresh_from_db()
     assert timezone.localtime(visit.start_at).hour == 13
     assert visit.end_at - visit.start_at == timedelta(hours=1)
+    ui.screenshot("calendar-week")
+    ui.go("/")
+    page.wait_for_selector("[data-testid=home-appointments]")
+    ui.screenshot("home-with-work")
     ui.log.assert_clean()
