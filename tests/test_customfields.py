@@ -483,11 +483,12 @@ def test_changes_of_custom_values_are_audited_and_shown_in_the_timeline(fields, 
 def test_cells_display_custom_values_for_exports(fields, rep):
     obj = customer(rep, custom={"region": "west", "budget": "1000", "visit_at": "2026-03-01T01:30:00+00:00"})
     spec = get_spec("customers")
-    assert cells.display(rep, spec, obj, "cf_region") == "West"
-    assert cells.display(rep, spec, obj, "cf_budget") == "1,000.00"
-    assert cells.display(rep, spec, obj, "cf_visit_at") == "2026-03-01 09:30"
-    assert cells.display(rep, spec, obj, "cf_score") == ""
-    assert cells.field_label(Customer, "cf_region") == "Region EN"
+    with translation.override("en"):
+        assert cells.display(rep, spec, obj, "cf_region") == "West"
+        assert cells.display(rep, spec, obj, "cf_budget") == "1,000.00"
+        assert cells.display(rep, spec, obj, "cf_visit_at") == "2026-03-01 09:30"
+        assert cells.display(rep, spec, obj, "cf_score") == ""
+        assert cells.field_label(Customer, "cf_region") == "Region EN"
 
 
 def test_definitions_version_changes_with_every_definition_change(admin):
@@ -549,3 +550,36 @@ def test_postgresql_has_one_gin_index_for_exact_custom_filters(fields, rep):
     assert "gin" in indexdef.lower() and "jsonb_path_ops" in indexdef
     sql = str(Customer.objects.filter(filter_q(fields["region"], "exact", "north")).query)
     assert "@>" in sql  # containment: served by that index
+
+
+# Import and export (crm.core.io uses the generated form and cells.display) -------------------
+
+def test_import_fills_custom_fields_by_either_label_and_refuses_bad_values(fields, rep):
+    import csv as csv_module
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from crm.core.io import jobs
+    from crm.core.io.importer import run_job
+
+    buf = io.StringIO()
+    csv_module.writer(buf).writerows([["Name", "region中文", "score EN"], ["导入一", "north", "42"],
+                                      ["导入二", "south", "4200"]])
+    job = jobs.start(rep, get_spec("customers"), SimpleUploadedFile("c.csv", buf.getvalue().encode()))
+    run_job(job.pk)
+    assert Customer.objects.get(name="导入一").custom == {"region": "north", "score": 42}
+    assert not Customer.objects.filter(name="导入二").exists()  # a bad row is refused whole
+
+
+def test_export_has_custom_columns_and_sorts_by_them(fields, rep):
+    import csv as csv_module
+    import io
+
+    for name, score in (("Low", 1), ("High", 90), ("None", None)):
+        customer(rep, name=name, custom={"region": "west", **({"score": score} if score is not None else {})})
+    r = browser(rep, "zh-hans").get("/customers/export/", {"cols": "name,cf_region,cf_score", "sort": "-cf_score"})
+    body = b"".join(r.streaming_content) if r.streaming else r.content
+    rows = list(csv_module.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows == [["名称" if rows[0][0] == "名称" else "Name", "Region中文", "Score中文"], ["High", "西部", "90"],
+                    ["Low", "西部", "1"], ["None", "西部", ""]]

@@ -16,7 +16,7 @@ from ..access.scope import has_special
 from ..audit import log
 from ..audit.models import AuditEntry
 from ..ui import cells
-from ..ui.pagination import parse_sort
+from ..ui.pagination import ordered
 
 FORMATS = ("csv", "xlsx")
 CHUNK = 2000
@@ -42,8 +42,7 @@ def export_rows(request, spec, params, action="export"):
 
     qs, _filterset = list_queryset(request, spec, params, action)
     columns = visible_columns(spec, params)
-    name, desc = parse_sort(spec, params.get("sort"))
-    qs = qs.order_by(f"-{name}" if desc else name, "-pk" if desc else "pk")
+    qs = ordered(qs, spec, params.get("sort"))  # a custom field's sort key too (SYS-11)
     if spec.prefetch_related:
         qs = qs.prefetch_related(*spec.prefetch_related)
     revealed = has_special(request.user, "reveal_phone")
