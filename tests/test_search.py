@@ -169,6 +169,21 @@ def test_index_follows_create_update_delete_restore_and_transfer(rep, depts):
     assert found(colleague, "renamed", "Renamed Holdings")
 
 
+def test_many_writes_in_one_transaction_cost_one_batched_reindex(rep):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        with transaction.atomic():
+            for i in range(30):
+                new_customer(rep, name=f"Batch Co {i:02d}")
+    index_writes = [q for q in captured.captured_queries if "search_searchentry" in q["sql"]
+                    and not q["sql"].startswith("SELECT")]
+    assert len(index_writes) <= 3, [q["sql"][:80] for q in index_writes]
+    assert SearchEntry.objects.filter(title__startswith="Batch Co").count() == 30
+    assert "Batch Co 29" in page(rep, "batch co")
+
+
 def test_a_rolled_back_write_leaves_the_index_alone(rep):
     with pytest.raises(RuntimeError):
         with transaction.atomic():

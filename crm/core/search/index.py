@@ -194,6 +194,14 @@ def schedule(model, pk):
     transaction.on_commit(_flush)
 
 
+def _covered():
+    """Per connection: ids of events whose record a pending or done reindex already covers."""
+    covered = getattr(connection, "_search_covered", None)
+    if covered is None:
+        covered = connection._search_covered = set()
+    return covered
+
+
 def _flush():
     pending = _pending()
     connection._search_pending = {}
@@ -202,16 +210,37 @@ def _flush():
             reindex(model, pks)
         except Exception:  # a failing index must not break the write that triggered it; `search_rebuild` repairs
             log.exception("search index: reindex of %s %s failed", model.__name__, sorted(pks)[:10])
+            _covered().clear()  # let the events' own dispatch try again
+
+
+def _searchable_model(event):
+    action = event.name.rsplit(".", 1)[-1]
+    if action not in EVENT_ACTIONS or event.content_type_id is None or event.object_id is None:
+        return None
+    model = ContentType.objects.get_for_id(event.content_type_id).model_class()
+    spec = getattr(model, "entity_spec", None)
+    return spec.model if spec is not None and searchable(spec) else None
+
+
+def _on_event_written(sender, instance, created=False, **kwargs):
+    """An entity event is being written in the writer's transaction (the outbox row): note its
+    record, so that one reindex after commit covers every event of the transaction (an import of
+    thousands of rows costs a few batched queries, not three per row)."""
+    model = _searchable_model(instance) if created else None
+    if model is not None:
+        schedule(model, instance.object_id)
+        _covered().add(instance.pk)
 
 
 def _on_event(event):
-    action = event.name.rsplit(".", 1)[-1]
-    if action not in EVENT_ACTIONS or event.content_type_id is None or event.object_id is None:
+    """The event's after-commit dispatch: nothing to do when the transaction's reindex covered it."""
+    covered = _covered()
+    if event.pk in covered:
+        covered.discard(event.pk)
         return
-    model = ContentType.objects.get_for_id(event.content_type_id).model_class()
-    spec = getattr(model, "entity_spec", None)
-    if spec is not None and searchable(spec):
-        schedule(spec.model, event.object_id)
+    model = _searchable_model(event)
+    if model is not None:
+        schedule(model, event.object_id)
 
 
 def _on_save(sender, instance, **kwargs):
@@ -222,7 +251,10 @@ def _on_save(sender, instance, **kwargs):
 
 def connect():
     """Called from SearchConfig.ready(): every registered entity with search fields is indexed."""
+    from ..events.models import EventRecord
+
     subscribe("*")(_on_event)
+    post_save.connect(_on_event_written, sender=EventRecord, dispatch_uid="search-index-event")
     # Direct ORM writes (fixtures, scripts, the demo's records) bypass the services and so emit
     # no event; their saves and deletes are caught here, also only after commit. Bulk writes
     # (bulk_create, QuerySet.update) call reindex() or rebuild() themselves.
