@@ -236,6 +236,11 @@ def run(scale, runs=None, warmup=None, explain_plans=False, only=None, log=None,
             results.append(entry)
             log(f"  {'':<18} app p95 {app['p95_ms']:.1f} ms (median {app['median_ms']:.1f}), floor p95 "
                 f"{floor['p95_ms']:.1f} ms, {app['queries']} queries, {app['rows']} rows{'' if ok else '  MISS'}")
+    imported = None
+    if not only or "import" in only:  # INT-4: CSV import throughput (bench/imports.py)
+        from . import imports
+
+        imported = imports.run(ctx.user, rows=imports.rows_for(scale), log=log)
     return {
         "scale": scale.name, "started_at": started.isoformat(timespec="seconds"),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -245,5 +250,5 @@ def run(scale, runs=None, warmup=None, explain_plans=False, only=None, log=None,
                  "share": round(ctx.visible_customers / ctx.total_customers, 3) if ctx.total_customers else None},
         "runs": runs, "warmup": warmup, "method": "Django test client in-process; server time per request",
         "priority": priority,
-        "scenarios": results, "only": sorted(only) if only else None, "peak_memory_mb": peak_memory_mb(),
+        "scenarios": results, "import": imported, "only": sorted(only) if only else None, "peak_memory_mb": peak_memory_mb(),
     }
