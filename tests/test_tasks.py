@@ -90,6 +90,17 @@ def test_several_assignees_each_complete_their_own_part(depts, alice, bob, djang
     browser(bob).post(reverse("task-status", args=[task.pk]), {"status": "open"})
     task.refresh_from_db()
     assert task.status == "open" and task.completed_at is None
+    browser(bob).post(reverse("task-status", args=[task.pk]), {"status": "done"})
+    task.refresh_from_db()
+    assert task.status == "done"
+    # So does giving it to one more person, who is told about it.
+    dave = make_user("dave", alice.department, {"tasks": Scope.OWN}, email="dave@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update(alice, Task, task.pk, {}, {"assignees": [alice, bob, carol, dave]})
+    task.refresh_from_db()
+    assert task.status == "open"
+    assert notified(dave, "task_assigned") == ["New task for you: Prepare the offer"]
+    assert len(notified(bob, "task_assigned")) == 1  # not told twice
 
 
 def test_split_into_sub_tasks_for_several_people(alice, bob):

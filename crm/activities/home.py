@@ -9,7 +9,7 @@ from django.utils import timezone
 from crm.core.access.scope import can
 from crm.core.ui.home import register_home_block
 
-from .models import Appointment, Task, TaskAssignment, TaskStatus
+from .models import Task, TaskAssignment, TaskStatus
 
 ROWS = 8
 

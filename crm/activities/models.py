@@ -225,6 +225,10 @@ class Task(RecordLink, Entity):
     def before_write(self, user):
         self.check_record_visible(user)
 
+    def after_update(self, user, changes):
+        if "assignees" in changes:  # someone new to do their part reopens a finished task
+            self.refresh_status()
+
     @property
     def is_overdue(self):
         return self.status == TaskStatus.OPEN and self.due_at is not None and self.due_at < timezone.now()

@@ -27,8 +27,7 @@ from crm.core.ui.params import parse_id
 
 from . import services
 from .forms import ActivityForm
-from .models import (MAX_ATTACHMENT_BYTES, Activity, Appointment, CalendarFeed, Task, TaskAssignment, TaskStatus,
-                     validate_attachment_size)
+from .models import Activity, Appointment, CalendarFeed, Task, TaskAssignment, TaskStatus, validate_attachment_size
 
 TASK_LIST_LIMIT = 200
 
@@ -364,5 +363,3 @@ def activity_attachment(request, pk):
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
-
-__all__ = ["MAX_ATTACHMENT_BYTES"]
