@@ -274,3 +274,18 @@ def test_birthday_reminders_follow_the_lead_days_and_are_sent_once(alice):
     # 29 February is remembered on 28 February in other years.
     assert reminders.send_birthday_reminders(date(2027, 2, 27)) == 1
     assert reminders.send_birthday_reminders(date(2027, 2, 28)) == 0
+
+
+def test_home_page_lists_my_contacts_birthdays_within_the_lead_days(alice, bob):
+    today = timezone.localdate()
+    customer = services.create(alice, Customer, {"name": "Acme"})
+    soon = today + timedelta(days=2)
+    services.create(alice, Contact, {"customer": customer, "name": "Soon Birthday",
+                                     "birthday": soon.replace(year=1985 if soon.month != 2 or soon.day != 29 else 1984)})
+    far = today + timedelta(days=30)
+    services.create(alice, Contact, {"customer": customer, "name": "Far Birthday",
+                                     "birthday": far.replace(year=1985 if far.month != 2 or far.day != 29 else 1984)})
+    html = browser(alice).get(reverse("home")).content.decode()
+    block = html.split('data-testid="home-birthdays"')[1].split("</ul>")[0]
+    assert "Soon Birthday" in block and "Far Birthday" not in block
+    assert 'data-testid="home-birthdays"' not in browser(bob).get(reverse("home")).content.decode()

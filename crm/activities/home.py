@@ -46,3 +46,29 @@ def my_appointments_block(request):
 
 register_home_block(my_tasks_block, order=10)
 register_home_block(my_appointments_block, order=20)
+
+
+def birthdays_block(request):
+    """Care (CUS-11): birthdays of my contacts within the reminder lead days."""
+    from crm.core.dictionary.parameters import param
+    from crm.core.entities.registry import all_specs
+
+    from .reminders import _birthday_in, birthday_cond
+
+    user = request.user
+    today = timezone.localdate()
+    days = [today + timedelta(days=n) for n in range(param("birthday_reminder_days") + 1)]
+    rows = []
+    for spec in all_specs():
+        if not spec.has_owner or not can(user, spec.key, "view") or "birthday" not in {
+                f.name for f in spec.model._meta.concrete_fields}:
+            continue
+        for obj in spec.model.objects.filter(birthday_cond(days), owner=user)[:ROWS]:
+            rows.append((_birthday_in(days, obj.birthday), spec, obj))
+    if not rows:
+        return None
+    rows.sort(key=lambda r: (r[0], str(r[2])))
+    return {"template": "activities/_home_birthdays.html", "rows": rows[:ROWS], "today": today}
+
+
+register_home_block(birthdays_block, order=30)
