@@ -4,6 +4,7 @@ is said about records the user cannot see, and the finder page."""
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from crm.core.entities import services
 from crm.core.entities.duplicates import company_name_key, find_duplicates
@@ -15,6 +16,13 @@ from crm.core.testing.clients import api_as, browser
 
 USCC_BASE = "91310000MA1FL1234"
 USCC = USCC_BASE + uscc_check_char(USCC_BASE)
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Rule labels are compared in English, whatever language an earlier test left active."""
+    with translation.override("en"):
+        yield
 
 
 

@@ -36,7 +36,7 @@ def parameters_page(request):
 
 
 def _api_field(p):
-    common = {"help_text": str(p.help) or str(p.label), "label": str(p.label)}
+    common = {"help_text": p.help or p.label, "label": p.label}  # lazy: the schema is built in English
     if p.type == "int":
         return serializers.IntegerField(min_value=p.min, max_value=p.max, **common)
     if p.type == "decimal":
