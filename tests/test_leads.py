@@ -346,3 +346,23 @@ def test_conversion_wizard_offers_duplicates_and_converts(alice, pipeline):
     assert opp.customer == customer and Customer.objects.count() == 1
     detail = c.get(reverse("leads-detail", kwargs={"pk": lead.pk})).content.decode()
     assert reverse("opportunities-detail", kwargs={"pk": opp.pk}) in detail  # "Converted into" panel
+
+
+# --- follow-up ----------------------------------------------------------------------------
+
+def test_an_activity_logged_on_a_lead_sets_its_last_follow_up(alice):
+    from crm.activities.models import Activity
+    from crm.core.access.models import RoleGrant
+
+    RoleGrant.objects.bulk_create([RoleGrant(role=alice.roles.get(), entity="activities", action=a, scope=Scope.OWN)
+                                   for a in ("view", "create")])
+    lead = lead_of(alice, next_follow_up=None)
+    response = browser(alice).post(reverse("activities-create"), {
+        "kind": "call", "subject": "First call", "occurred_at": "2026-03-02T10:15", "duration_minutes": "10",
+        "record_type": "leads", "record_id": lead.pk, "outcome": "Interested", "next_step": "", "address": "",
+        "tags": "", "latitude": "", "longitude": "", "accuracy_m": ""})
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.last_activity_at == Activity.objects.get(subject="First call").occurred_at
+    listed = browser(alice).get(reverse("leads-list"), {"cols": "name,last_activity_at"}).content.decode()
+    assert "2026-03-02 10:15" in listed

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from crm.core.access.models import RoleGrant
 from crm.core.events.models import EventRecord
 from crm.core.testing.clients import api_as, browser
 from crm.core.testing.org import Scope, make_user
@@ -180,16 +182,26 @@ def test_lose_page_shows_the_reason_error(alice, pipeline):
     assert opp.status == "lost" and opp.lost_reason == "no_budget"
 
 
-def test_entering_a_stage_announces_its_task_templates(alice, pipeline):
+def test_entering_a_stage_creates_its_tasks_for_the_owner(depts, alice, pipeline):
+    from crm.activities.models import Task
+
     second = open_stages(pipeline)[1]
     StageTaskTemplate.objects.create(stage=second, title="Send the proposal", due_in_days=2)
+    planner = seller("planner", depts["sales1"], Scope.DEPARTMENT)
+    RoleGrant.objects.create(role=planner.roles.get(), entity="tasks", action="create", scope=Scope.OWN)
     opp = opp_of(alice, pipeline)
-    assert not EventRecord.objects.filter(name="opportunities.stage_entered").exists()
-    services.move_stage(alice, opp.pk, second.pk, opp.version)
+    assert not Task.objects.exists()
+    services.move_stage(planner, opp.pk, second.pk, opp.version)
+    task = Task.objects.get()
+    assert (task.title, task.record, list(task.assignees.all())) == ("Send the proposal", opp, [alice])
+    assert timezone.localtime(task.due_at).date() == datetime.date.today() + datetime.timedelta(days=2)
     event = EventRecord.objects.get(name="opportunities.stage_entered", object_id=opp.pk)
-    task = event.payload["tasks"][0]
-    assert task["title"] == "Send the proposal" and task["owner"] == alice.pk
-    assert task["due"] == (datetime.date.today() + datetime.timedelta(days=2)).isoformat()
+    assert event.payload["tasks"][0]["task"] == task.pk and event.payload["tasks"][0]["owner"] == alice.pk
+    # Without the right to create tasks the move still works; the templates travel in the event.
+    opp = services.move_stage(alice, opp.pk, open_stages(pipeline)[0].pk, opp.version + 1)
+    services.move_stage(alice, opp.pk, second.pk, opp.version)
+    assert Task.objects.count() == 1
+    assert EventRecord.objects.filter(name="opportunities.stage_entered", object_id=opp.pk).count() == 2
 
 
 def test_product_lines_compute_their_amount(alice, pipeline):

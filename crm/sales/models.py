@@ -92,7 +92,8 @@ class Lead(Entity):
     status = DictionaryField(_("lead status"), kind="lead_status", default=LeadStatus.NEW)
     score = models.PositiveSmallIntegerField(_("score"), default=0, validators=[MaxValueValidator(100)])
     next_follow_up = models.DateTimeField(_("next follow-up"), null=True, blank=True)
-    last_follow_up = models.DateTimeField(_("last follow-up"), null=True, blank=True)
+    # The time of the latest activity logged on the lead (kept by crm.activities, LEAD-3).
+    last_activity_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, editable=False)
     notes = models.TextField(_("notes"), blank=True)
     web_form = models.ForeignKey(LeadWebForm, verbose_name=_("web form"), null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="+", editable=False)
@@ -314,6 +315,7 @@ class Opportunity(Entity):
     # The furthest stage order reached: the funnel's conversion rates count from it (SAL-3).
     reached_order = models.PositiveIntegerField(_("furthest stage reached"), default=0, editable=False)
     description = models.TextField(_("description"), blank=True)
+    last_activity_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("opportunity")

@@ -19,17 +19,17 @@ register_entity(
         key="leads",
         list_columns=[
             "code", "name", "company", "title", "mobile", "email", "province", "city", "industry", "source",
-            "campaign_code", "status", "score", "next_follow_up", "last_follow_up", "owner", "department",
+            "campaign_code", "status", "score", "next_follow_up", "last_activity_at", "owner", "department",
             "created_at", "updated_at",
         ],
         default_columns=["code", "name", "company", "source", "status", "next_follow_up", "owner", "updated_at"],
         form_fields=[
             "name", "company", "title", "mobile", "phone", "email", "province", "city", "industry", "source",
-            "campaign_code", "status", "score", "next_follow_up", "last_follow_up", "tags", "notes",
+            "campaign_code", "status", "score", "next_follow_up", "tags", "notes",
         ],
         detail_fields=[
             "code", "name", "company", "title", "mobile", "phone", "email", "province", "city", "industry", "source",
-            "campaign_code", "web_form", "status", "score", "next_follow_up", "last_follow_up", "tags", "notes",
+            "campaign_code", "web_form", "status", "score", "next_follow_up", "last_activity_at", "tags", "notes",
             "converted_at", "converted_customer", "converted_contact", "converted_opportunity",
             "owner", "department", "created_by", "created_at", "updated_by", "updated_at",
         ],
@@ -75,7 +75,7 @@ register_entity(
         detail_fields=[
             "code", "name", "customer", "pipeline", "stage", "status", "amount", "probability", "weighted_amount",
             "start_date", "expected_close_date", "next_step", "contacts", "team_members", "lost_reason", "lost_to",
-            "closed_at", "stage_entered_at", "tags", "description", "owner", "department", "created_by",
+            "closed_at", "stage_entered_at", "last_activity_at", "tags", "description", "owner", "department", "created_by",
             "created_at", "updated_by", "updated_at",
         ],
         filter_fields={

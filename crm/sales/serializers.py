@@ -13,9 +13,10 @@ class LeadSerializer(EntitySerializer):
 
     class Meta:
         model = Lead
-        state = ["web_form", "converted_at", "converted_customer", "converted_contact", "converted_opportunity"]
+        state = ["last_activity_at", "web_form", "converted_at", "converted_customer", "converted_contact",
+                 "converted_opportunity"]
         fields = [*META, "name", "company", "title", "mobile", "phone", "email", "province", "city", "industry",
-                  "source", "campaign_code", "status", "score", "next_follow_up", "last_follow_up", "tags", "notes",
+                  "source", "campaign_code", "status", "score", "next_follow_up", "tags", "notes",
                   *state, "version"]
         read_only_fields = [*META[2:], *state]
 
@@ -25,7 +26,7 @@ class OpportunitySerializer(EntitySerializer):
 
     class Meta:
         model = Opportunity
-        state = ["status", "closed_at", "stage_entered_at"]
+        state = ["status", "closed_at", "stage_entered_at", "last_activity_at"]
         fields = [*META, "name", "customer", "pipeline", "stage", "amount", "probability", "start_date",
                   "expected_close_date", "next_step", "contacts", "team_members", "lost_reason", "lost_to", "tags",
                   "description", *state, "version"]

@@ -44,14 +44,35 @@ def stage_entered(user, opp, from_stage_id):
                                 user=user if user is not None and user.is_authenticated else None)
     templates = list(opp.stage.task_templates.all()) if opp.stage_id else []
     if templates:
-        # The tasks themselves are created by the activities module when it subscribes to this
-        # event (crm/activities is built separately); the templates travel in the payload.
+        tasks = _create_tasks(user, opp, templates)
         emit("opportunities.stage_entered", opp, user, {
             "stage": opp.stage_id,
             "tasks": [{"template": t.pk, "title": t.title, "description": t.description,
                        "due": (timezone.localdate() + datetime.timedelta(days=t.due_in_days)).isoformat(),
-                       "owner": opp.owner_id} for t in templates],
+                       "owner": opp.owner_id, "task": tasks.get(t.pk)} for t in templates],
         })
+
+
+def _create_tasks(user, opp, templates):
+    """The stage's task templates as tasks (crm.activities) linked to the opportunity and assigned
+    to its owner, through the activities' write service, when the mover may create tasks (without
+    that right the templates only travel in the event). {template id: task id}"""
+    from django.contrib.contenttypes.models import ContentType
+
+    from crm.activities.models import Task
+
+    if user is None or not user.is_authenticated or not can(user, "tasks", "create"):
+        return {}
+    record_type = ContentType.objects.get_for_model(Opportunity)
+    now = timezone.now()
+    created = {}
+    for t in templates:
+        task = services.create(user, Task, {
+            "title": t.title, "description": t.description, "due_at": now + datetime.timedelta(days=t.due_in_days),
+            "record_type": record_type, "record_id": opp.pk,
+        }, m2m={"assignees": [opp.owner]} if opp.owner_id else None)
+        created[t.pk] = task.pk
+    return created
 
 
 # --- Leads --------------------------------------------------------------------------------------
