@@ -331,3 +331,11 @@ def test_suggest_is_keyboard_friendly_markup(rep):
     assert 'data-suggest-option id="suggest-all"' in html
     base = browser(rep).get("/").content.decode()
     assert "crm/search.js" in base and 'role="combobox"' in base
+
+
+def test_pickers_find_by_full_pinyin_within_scope(rep, other):
+    """Record pickers (Tom Select lookups) search the index too: full pinyin works, scope holds."""
+    mine = new_customer(rep)
+    services.create(other, Customer, {"name": "上海瑞丰贸易有限公司"})
+    results = browser(rep).get("/customers/lookup/", {"q": "ruifeng"}).json()["results"]
+    assert [r["value"] for r in results] == [mine.pk]

@@ -450,11 +450,9 @@ def entity_lookup(request, key):
     q = (request.GET.get("q") or "").strip()
     qs = spec.model.objects.for_user(request.user)
     if q and spec.search_fields:
-        cond = Q()
-        for name in spec.search_fields:
-            if name not in spec.masked_fields:
-                cond |= Q(**{f"{name}__icontains": q})
-        qs = qs.filter(cond)
+        from ..search.query import filter_q  # the search index, as the list's q box (UX-1)
+
+        qs = qs.filter(filter_q(request.user, spec, q))
     order = "-updated_at" if hasattr(spec.model, "updated_at") else "pk"
     rows = qs.order_by(order, "-pk")[:20]
     return JsonResponse({"results": [{"value": o.pk, "text": str(o)} for o in rows]})
