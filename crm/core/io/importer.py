@@ -76,7 +76,7 @@ def cached_lookups():
 
 
 def check_permission(user, spec, mode):
-    if not can(user, spec.key, "import"):
+    if "import" not in spec.actions or not can(user, spec.key, "import"):
         raise PermissionDenied(_("You do not have permission to import %(entities)s.") % {"entities": spec.label_plural})
     if mode != ImportJob.Mode.CREATE and not can(user, spec.key, "edit"):
         raise PermissionDenied(_("Updating records needs the permission to edit %(entities)s.") % {

@@ -37,6 +37,8 @@ def _import_spec(request, key):
         spec = get_spec(key)
     except KeyError:
         raise Http404
+    if "import" not in spec.actions:
+        raise Http404
     if not can(request.user, spec.key, "import"):
         raise PermissionDenied(_("You do not have permission to do this."))
     return spec
