@@ -23,12 +23,12 @@ WORK = {"activities": Scope.DEPARTMENT, "tasks": Scope.DEPARTMENT, "appointments
 
 @pytest.fixture
 def alice(depts):
-    return make_user("alice", depts["sales1"], WORK, email="alice@example.com")
+    return make_user("alice", depts["sales1"], WORK, email="alice@example.com", language="en")
 
 
 @pytest.fixture
 def gina(depts):
-    return make_user("gina", depts["guangzhou"], WORK, email="gina@example.com")
+    return make_user("gina", depts["guangzhou"], WORK, email="gina@example.com", language="en")
 
 
 def customer_of(user, name="Acme Trading"):

@@ -26,17 +26,17 @@ WORK = {"activities": Scope.DEPARTMENT, "tasks": Scope.DEPARTMENT, "appointments
 
 @pytest.fixture
 def alice(depts):
-    return make_user("alice", depts["sales1"], WORK, email="alice@example.com")
+    return make_user("alice", depts["sales1"], WORK, email="alice@example.com", language="en")
 
 
 @pytest.fixture
 def bob(depts):
-    return make_user("bob", depts["sales1"], WORK, email="bob@example.com")
+    return make_user("bob", depts["sales1"], WORK, email="bob@example.com", language="en")
 
 
 @pytest.fixture
 def gina(depts):
-    return make_user("gina", depts["guangzhou"], {**WORK, ("employees", "view"): Scope.ALL}, email="gina@example.com")
+    return make_user("gina", depts["guangzhou"], {**WORK, ("employees", "view"): Scope.ALL}, email="gina@example.com", language="en")
 
 
 def at(days, hour, minute=0):

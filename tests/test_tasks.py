@@ -25,17 +25,17 @@ WORK = {"activities": Scope.DEPARTMENT, "tasks": Scope.DEPARTMENT, "appointments
 
 @pytest.fixture
 def alice(depts):
-    return make_user("alice", depts["sales1"], WORK, email="alice@example.com")
+    return make_user("alice", depts["sales1"], WORK, email="alice@example.com", language="en")
 
 
 @pytest.fixture
 def bob(depts):
-    return make_user("bob", depts["sales1"], WORK, email="bob@example.com")
+    return make_user("bob", depts["sales1"], WORK, email="bob@example.com", language="en")
 
 
 @pytest.fixture
 def gina(depts):
-    return make_user("gina", depts["guangzhou"], WORK, email="gina@example.com")
+    return make_user("gina", depts["guangzhou"], WORK, email="gina@example.com", language="en")
 
 
 def local(dt):
@@ -94,7 +94,7 @@ def test_several_assignees_each_complete_their_own_part(depts, alice, bob, djang
     task.refresh_from_db()
     assert task.status == "done"
     # So does giving it to one more person, who is told about it.
-    dave = make_user("dave", alice.department, {"tasks": Scope.OWN}, email="dave@example.com")
+    dave = make_user("dave", alice.department, {"tasks": Scope.OWN}, email="dave@example.com", language="en")
     with django_capture_on_commit_callbacks(execute=True):
         services.update(alice, Task, task.pk, {}, {"assignees": [alice, bob, carol, dave]})
     task.refresh_from_db()
@@ -175,6 +175,8 @@ def test_assignees_outside_the_scope_are_refused(alice, gina):
 
 
 def test_due_reminder_is_sent_once_at_its_time(alice, bob):
+    bob.language = "zh-hans"  # each person reads reminders in their own language
+    bob.save(update_fields=["language"])
     start = timezone.now()
     task = new_task(alice, "Call the buyer", [alice, bob], due_at=start + timedelta(hours=2), remind_before=60)
     assert task.remind_at == task.due_at - timedelta(hours=1)
@@ -183,7 +185,7 @@ def test_due_reminder_is_sent_once_at_its_time(alice, bob):
     assert reminders.send_task_reminders(at) == 2
     assert reminders.send_task_reminders(at + timedelta(minutes=1)) == 0  # never twice
     assert notified(alice, "task_due") == ["Task due: Call the buyer"]
-    assert notified(bob, "task_due") == ["Task due: Call the buyer"]
+    assert notified(bob, "task_due") == ["任务到期：Call the buyer"]
     # Someone who finished their part is not reminded of a changed due date; the others are.
     services.update(alice, Task, task.pk, {"due_at": start + timedelta(hours=5)})
     TaskAssignment.objects.filter(task=task, user=bob).update(status="done")
