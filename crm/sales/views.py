@@ -75,6 +75,17 @@ def kanban(request, pk):
     _need(request.user, "opportunities")
     pipeline = get_object_or_404(Pipeline, pk=pk)
     columns = reports.board(request.user, pipeline, request.GET)
+    # A board holds hundreds of cards: their links are built from one reversed pattern each and
+    # their amounts formatted here, not per card in the template (the benchmark's kanban budget).
+    urls = {name: reverse(name, kwargs={"pk": 987654321}).replace("987654321", "{}")
+            for name in ("opportunities-detail", "sales-opportunity-move", "sales-opportunity-lose")}
+    for col in columns:
+        col["cards"] = [{
+            "pk": o.pk, "version": o.version, "name": o.name, "customer": str(o.customer), "owner": str(o.owner or ""),
+            "amount": f"{o.amount:,.2f}", "close": o.expected_close_date.isoformat(),
+            "url": urls["opportunities-detail"].format(o.pk), "move_url": urls["sales-opportunity-move"].format(o.pk),
+            "lose_url": urls["sales-opportunity-lose"].format(o.pk),
+        } for o in col["cards"]]
     return render(request, "sales/kanban.html", {
         "pipeline": pipeline, "pipelines": Pipeline.objects.filter(is_active=True), "columns": columns,
         "params": request.GET, "users": _filter_users(request.user),
