@@ -233,6 +233,7 @@ if TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
 # scheduler takes the worker for dead and queues the job again.
 JOBS_HEARTBEAT_SECONDS = int(os.environ.get("JOBS_HEARTBEAT_SECONDS", "30"))
 JOBS_STALE_SECONDS = int(os.environ.get("JOBS_STALE_SECONDS", "300"))
+JOBS_KEEP_DAYS = int(os.environ.get("JOBS_KEEP_DAYS", "30"))  # history of succeeded jobs (failed: 3×)
 
 # --- API ---
 REST_FRAMEWORK = {

@@ -1,5 +1,8 @@
 """The job engine (issue #5): after-commit enqueueing, periodic slots claimed once, retries with
-backoff, idempotent effects, progress, the jobs page and API, a killed worker, the RQ backend."""
+backoff, idempotent effects, progress, the jobs page and API, a killed worker, the RQ backend.
+
+Only tests that need real commits (other connections, other processes) use transaction=True; the
+others rely on tests/conftest.py running after-commit callbacks when a block would commit."""
 
 import os
 import signal
@@ -92,7 +95,7 @@ def every_minute():
 
 # --- after commit ------------------------------------------------------------------------------
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_a_job_reaches_the_worker_only_after_commit_and_a_rollback_enqueues_nothing():
     from django_tasks_db.models import DBTaskResult
 
@@ -201,10 +204,8 @@ def test_a_job_handed_over_twice_runs_once():
     assert EventRecord.objects.filter(name="test.attempt", payload__tag="double").count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_run_once_needs_a_transaction():
-    with pytest.raises(RuntimeError):
-        run_once("outside")  # autocommit: the key and the effect could not commit together
+@pytest.mark.django_db
+def test_run_once_claims_a_key_once():
     with transaction.atomic():
         assert run_once("inside") is True
         assert run_once("inside") is False
@@ -500,3 +501,22 @@ def test_the_scheduler_command_runs_one_round(capsys):
     assert Job.objects.filter(periodic="purge-recycle-bin").count() == 1
     call_command("run_scheduler", "--once", verbosity=0)
     assert Job.objects.filter(periodic="purge-recycle-bin").count() == 1  # the same slot: once
+
+
+@pytest.mark.django_db
+def test_old_job_history_is_pruned_by_a_periodic_job():
+    from crm.core.jobs.models import IdempotencyKey
+    from crm.core.jobs.tasks import prune_job_history
+
+    assert "prune-job-history" in PERIODIC
+    old = timezone.now() - timedelta(days=40)
+    recent_ok = enqueue_after_commit(record_effect, "recent")
+    run_jobs()
+    old_ok = Job.objects.create(task_path=record_effect.module_path, status=Job.Status.SUCCEEDED, finished_at=old)
+    old_failed = Job.objects.create(task_path=record_effect.module_path, status=Job.Status.FAILED, finished_at=old)
+    IdempotencyKey.objects.create(key="ancient", created_at=timezone.now() - timedelta(days=1000))
+    counts = prune_job_history.call()
+    assert counts["succeeded"] == 1 and counts["keys"] == 1
+    assert not Job.objects.filter(pk=old_ok.pk).exists()
+    assert Job.objects.filter(pk__in=[recent_ok.pk, old_failed.pk]).count() == 2  # failed ones stay longer
+    assert IdempotencyKey.objects.filter(key="test-effect:recent:0").exists()

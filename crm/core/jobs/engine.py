@@ -285,7 +285,7 @@ def stale_after():
     return timedelta(seconds=getattr(settings, "JOBS_STALE_SECONDS", 300))
 
 
-def maintain(now=None, handover_grace=timedelta(seconds=60)):
+def maintain(now=None, handover_grace=timedelta(seconds=60), retries=True):
     """One round of the scheduler's housekeeping at `now`; returns counts for the log.
 
     - retries whose wait is over, and delayed jobs now due, go back to the queue;
@@ -295,7 +295,17 @@ def maintain(now=None, handover_grace=timedelta(seconds=60)):
     """
     now = now or timezone.now()
     counts = {"retried": 0, "handed_over": 0, "recovered": 0, "lost": 0}
+    if retries:
+        _retry_and_recover(now, counts)
+    undispatched = Job.objects.filter(status=Job.Status.QUEUED, dispatched_at__isnull=True).filter(
+        Q(run_after__isnull=True, created_at__lte=now - handover_grace) | Q(run_after__lte=now))
+    for pk in undispatched.values_list("pk", flat=True):
+        if dispatch(pk) is not None:
+            counts["handed_over"] += 1
+    return counts
 
+
+def _retry_and_recover(now, counts):
     due = list(Job.objects.filter(status=Job.Status.RETRYING, run_after__lte=now).values_list("pk", flat=True))
     for pk in due:
         if Job.objects.filter(pk=pk, status=Job.Status.RETRYING, run_after__lte=now).update(
@@ -317,13 +327,6 @@ def maintain(now=None, handover_grace=timedelta(seconds=60)):
             counts["lost"] += 1
         Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, claim=job.claim).update(**fields)
         _release_backend_record(job)
-
-    undispatched = Job.objects.filter(status=Job.Status.QUEUED, dispatched_at__isnull=True).filter(
-        Q(run_after__isnull=True, created_at__lte=now - handover_grace) | Q(run_after__lte=now))
-    for pk in undispatched.values_list("pk", flat=True):
-        if dispatch(pk) is not None:
-            counts["handed_over"] += 1
-    return counts
 
 
 def _release_backend_record(job):

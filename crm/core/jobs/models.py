@@ -90,4 +90,4 @@ class IdempotencyKey(models.Model):
     """A key claimed once: the effect written in the same transaction happens exactly once."""
 
     key = models.CharField(max_length=200, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -2,16 +2,22 @@
 @mention in a note on a record you can see."""
 
 import re
+from contextlib import nullcontext
+from datetime import timedelta
 
+from django.db.models import F
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from ..access.scope import scope_q
 from ..entities.registry import get_spec
 from ..events.bus import subscribe
 from ..timeline.models import Note
+from .models import Notification
 from .services import notify
 
 # "@name": user names are letters, digits and . _ + - @ (Django's rule); a mention must not be
@@ -26,8 +32,15 @@ def _detail_url(model, pk):
         return ""
 
 
+BURST = timedelta(minutes=1)
+BURST_NAMES = 20
+
+
 @subscribe("*")
 def record_transferred(event):
+    """One notification per record — but a burst (a bulk transfer, a hand-over) by the same actor
+    to the same user within a minute folds into the first, still unread, notification: "Alice
+    transferred 250 customers to you", with one e-mail, instead of 250."""
     if not event.name.endswith(".transferred") or event.content_type_id is None:
         return
     from django.contrib.auth import get_user_model
@@ -39,6 +52,16 @@ def record_transferred(event):
         return
     spec = get_spec(model)
     actor = event.actor
+    if actor is not None and actor.pk == owner.pk:
+        return
+    folded = (Notification.objects
+              .filter(recipient=owner, kind="transferred", actor=actor, content_type_id=event.content_type_id,
+                      read_at__isnull=True, created_at__gte=timezone.now() - BURST)
+              .exclude(object_id=obj.pk).exclude(email_status=Notification.EmailStatus.SENT)
+              .order_by("-id").first())
+    if folded is not None:
+        _fold(folded, owner, actor, spec, obj)
+        return
 
     def title(user):
         if actor is not None:
@@ -46,7 +69,33 @@ def record_transferred(event):
                 "actor": actor, "entity": spec.label, "record": obj}
         return _("%(entity)s “%(record)s” was transferred to you") % {"entity": spec.label, "record": obj}
 
-    notify([owner], "transferred", title, url=_detail_url(model, obj.pk), obj=obj, actor=actor)
+    # The e-mail waits for the burst to end, so it tells the whole of it.
+    notify([owner], "transferred", title, url=_detail_url(model, obj.pk), obj=obj, actor=actor, email_delay=BURST)
+
+
+def _fold(n, owner, actor, spec, obj):
+    count = n.count + 1
+    lang = getattr(owner, "language", "") or None
+    with override(lang) if lang else nullcontext():
+        if actor is not None:
+            title = _("%(actor)s transferred %(count)d %(entities)s to you") % {
+                "actor": actor, "count": count, "entities": spec.label_plural}
+        else:
+            title = _("%(count)d %(entities)s were transferred to you") % {"count": count, "entities": spec.label_plural}
+        names = [line for line in n.body.splitlines() if line] or [n.title]
+        if n.count == 1:
+            first = spec.model._base_manager.filter(pk=n.object_id).first()
+            names = [str(first)] if first is not None else []
+        if len(names) < BURST_NAMES:
+            names.append(str(obj))
+        elif names[-1] != "…":
+            names.append("…")
+    try:
+        url = reverse(f"{spec.key}-list")
+    except NoReverseMatch:
+        url = ""
+    Notification.objects.filter(pk=n.pk).update(count=F("count") + 1, title=title[:200], body="\n".join(names)[:5000],
+                                                url=url, object_id=None)
 
 
 def mentioned_users(text):

@@ -28,6 +28,7 @@ class Notification(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+", verbose_name=_("by"))
     in_app = models.BooleanField(default=True)  # False: the user only wants this kind by e-mail
+    count = models.PositiveIntegerField(default=1)  # records in a burst folded into this one
     created_at = models.DateTimeField(_("time"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     email_status = models.CharField(max_length=10, choices=EmailStatus.choices, blank=True, default="")

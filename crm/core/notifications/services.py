@@ -35,10 +35,12 @@ def _text(value, user):
         return str(value(user) if callable(value) else value)
 
 
-def notify(recipients, kind, title, body="", url="", obj=None, actor=None, *, include_actor=False):
+def notify(recipients, kind, title, body="", url="", obj=None, actor=None, *, include_actor=False,
+           email_delay=None):
     """Notify each active recipient once (duplicates dropped; the actor is left out unless
     `include_actor`). Returns the Notification rows created. `title` and `body` may be lazy
-    translations or callables `f(user)`: each recipient gets them in their own language."""
+    translations or callables `f(user)`: each recipient gets them in their own language.
+    `email_delay` (a timedelta) holds the e-mails back, e.g. to fold a burst into one."""
     from .tasks import send_notification_email
 
     get_kind(kind)
@@ -72,7 +74,8 @@ def notify(recipients, kind, title, body="", url="", obj=None, actor=None, *, in
 
     for n in created:
         if n.email_status == Notification.EmailStatus.PENDING:
-            enqueue_job(send_notification_email, args=(n.pk,), key=f"notification-mail:{n.pk}")
+            enqueue_job(send_notification_email, args=(n.pk,), key=f"notification-mail:{n.pk}",
+                        run_after=now + email_delay if email_delay else None)
     return created
 
 
