@@ -443,7 +443,7 @@ def _database_url():
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_import_runs_in_a_real_db_worker(depts):
     user = make_user("worker_rep", depts["sales1"], {"customers": Scope.OWN})
     from crm.core.entities.registry import get_spec

@@ -2,7 +2,10 @@
 backoff, idempotent effects, progress, the jobs page and API, a killed worker, the RQ backend.
 
 Only tests that need real commits (other connections, other processes) use transaction=True; the
-others rely on tests/conftest.py running after-commit callbacks when a block would commit."""
+others rely on tests/conftest.py running after-commit callbacks when a block would commit.
+Every transaction=True test in the suite also takes serialized_rollback=True: the flush after it
+then leaves an empty database that the next such test reloads whole (seeded dictionary items,
+numbering rules, content types), instead of a half-seeded one."""
 
 import os
 import signal
@@ -247,7 +250,7 @@ def test_the_recycle_bin_retention_is_a_periodic_job():
     assert PERIODIC["purge-recycle-bin"].daily is not None
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_schedulers_enqueue_a_slot_once():
     now = datetime(2026, 3, 1, 8, 0, 10, tzinfo=dt_timezone.utc)
     barrier = threading.Barrier(2)
@@ -364,7 +367,7 @@ def _wait_for(predicate, what, timeout=120):
     raise AssertionError(f"gave up waiting for {what}")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_killed_mid_job_loses_nothing_and_repeats_nothing(tmp_path):
     from django_tasks_db.models import DBTaskResult
 
@@ -441,7 +444,7 @@ def _require_redis():
         pytest.skip(f"no Redis server answers at {_redis_url()} (the RQ backend tests need one; CI starts it)")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_rq_backend_runs_jobs_through_redis_with_a_real_rq_worker(tmp_path):
     _require_redis()
     import redis
@@ -490,7 +493,7 @@ def test_the_backend_is_chosen_by_configuration():
     assert type(task_backends["default"]).__name__ == "DatabaseBackend"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_scheduler_command_runs_one_round(capsys):
     from django.core.management import call_command
 

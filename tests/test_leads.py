@@ -139,6 +139,7 @@ def test_web_form_rejects_spam(client, web_form, spam):
 
 
 def test_web_form_needs_a_way_to_reply_and_a_known_token(client, web_form):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # a visitor whose browser asks for English
     response = post_form(client, web_form, mobile="", email="")
     assert response.status_code == 400
     assert "Give a mobile number or an e-mail address." in response.content.decode()

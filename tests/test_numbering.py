@@ -126,7 +126,7 @@ def test_a_number_given_by_the_caller_is_kept():
 THREADS, PER_THREAD = 8, 25
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_creators_get_unique_gap_free_numbers():
     depts = make_tree()
     user = make_user("numb", depts["sales1"], {"customers": Scope.ALL})
@@ -154,7 +154,7 @@ def test_concurrent_creators_get_unique_gap_free_numbers():
     assert codes == [f"KH{n:04d}" for n in range(1, THREADS * PER_THREAD + 1)]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_first_numbers_of_a_new_period():
     """Every thread finds no sequence row for the period and races to insert it."""
     r = rule(prefix="P", date_part="yyyymmdd", reset="daily", digits=3)

@@ -4,7 +4,7 @@ the generated serializers, in the API's one error format."""
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
