@@ -7,7 +7,7 @@ from django_tasks import task
 
 from crm.core.jobs.schedule import periodic
 
-from . import reminders
+from . import care, reminders
 
 
 @periodic("activities-reminders", every=timedelta(minutes=1), label=_("Task, assignment and appointment reminders"))
@@ -20,3 +20,9 @@ def send_reminders():
 @task()
 def send_birthday_reminders():
     return reminders.send_birthday_reminders()
+
+
+@periodic("activities-care", daily="08:05", label=_("Customer care rules"))
+@task()
+def run_care_rules():
+    return care.run_care_rules()

@@ -9,7 +9,7 @@ updated generically.
 
 import hashlib
 import secrets
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.dictionary.fields import DictionaryField
-from crm.core.entities.base import Entity
+from crm.core.entities.base import Entity, EntityQuerySet, TimestampedMixin, VersionedMixin
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_OCCURRENCES = 500  # a recurring appointment expands to at most this many occurrences
@@ -392,6 +392,65 @@ class Appointment(RecordLink, Entity):
         upcoming = self.occurrences(now, now + timedelta(days=400))
         upcoming = [o for o in upcoming if o - lead >= now - timedelta(minutes=1)] or upcoming
         return upcoming[0] - lead if upcoming else None
+
+
+class CareTrigger(models.TextChoices):
+    ANNIVERSARY = "anniversary", _("Customer anniversary (registration date)")
+    NO_FOLLOW_UP = "no_follow_up", _("No follow-up for N days")
+    YEARLY_DATE = "yearly_date", _("Fixed date every year (holiday)")
+
+
+MAX_CARE_LEAD_DAYS = 365
+
+
+class CareRule(TimestampedMixin, VersionedMixin, models.Model):
+    """A customer-care rule (客户关怀, CUS-11): on a customer's anniversary, after N days without a
+    follow-up, or before a yearly date, the customer's owner is notified (and optionally given a
+    task to log a return visit). Evaluated daily by crm.activities.care, once per occurrence."""
+
+    name = models.CharField(_("name"), max_length=100)
+    is_active = models.BooleanField(_("active"), default=True)
+    trigger = models.CharField(_("trigger"), max_length=20, choices=CareTrigger.choices,
+                               default=CareTrigger.ANNIVERSARY)
+    days = models.PositiveIntegerField(
+        _("days"), null=True, blank=True,
+        help_text=_("No follow-up: the number of days without one. Anniversary or fixed date: how many days "
+                    "before it (empty: on the day)."))
+    month = models.PositiveSmallIntegerField(_("month"), null=True, blank=True)
+    day = models.PositiveSmallIntegerField(_("day of month"), null=True, blank=True)
+    message = models.TextField(_("message"), blank=True, max_length=2000)
+    create_task = models.BooleanField(_("also create a task for the owner"), default=False)
+    last_occurrence = models.DateField(null=True, blank=True, editable=False)
+
+    objects = EntityQuerySet.as_manager()
+    all_objects = EntityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("care rule")
+        verbose_name_plural = _("care rules")
+        indexes = [models.Index(fields=["is_active", "trigger", "id"], name="care_rule_active")]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.days is not None and self.days < 1:
+            errors["days"] = _("The number of days must be at least 1.")
+        elif self.trigger == CareTrigger.NO_FOLLOW_UP and self.days is None:
+            errors["days"] = _("A rule for customers without follow-up needs the number of days.")
+        elif self.trigger != CareTrigger.NO_FOLLOW_UP and self.days and self.days > MAX_CARE_LEAD_DAYS:
+            errors["days"] = _("At most %(n)d days before the date.") % {"n": MAX_CARE_LEAD_DAYS}
+        if self.trigger == CareTrigger.YEARLY_DATE:
+            try:
+                if self.month is None or self.day is None:
+                    raise ValueError
+                date(2000, self.month, self.day)  # a leap year: 29 February is a valid yearly date
+            except (ValueError, TypeError):
+                errors["day"] = _("Give a valid month and day (for example 10 and 1 for 1 October).")
+        if errors:
+            raise ValidationError(errors)
 
 
 class ReminderLog(models.Model):

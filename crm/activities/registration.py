@@ -4,7 +4,7 @@ from crm.core.entities.registry import DetailAction, EntitySpec, MenuEntry, regi
 from crm.core.ui.menu import add_menu_item
 
 from . import panels
-from .models import Activity, Appointment, Task
+from .models import Activity, Appointment, CareRule, Task
 
 register_entity(
     Activity,
@@ -81,6 +81,27 @@ register_entity(
         menu=MenuEntry(group="work", icon="calendar-event", order=40),
         shared_with="invitees",
         testing="crm.activities.testing:AppointmentTestData",
+    ),
+)
+
+register_entity(
+    CareRule,
+    EntitySpec(
+        key="care-rules",
+        list_columns=["name", "trigger", "days", "month", "day", "create_task", "is_active", "updated_at"],
+        default_columns=["name", "trigger", "days", "create_task", "is_active", "updated_at"],
+        form_fields=["name", "is_active", "trigger", "days", "month", "day", "message", "create_task"],
+        detail_fields=["name", "is_active", "trigger", "days", "month", "day", "message", "create_task",
+                       "created_at", "updated_at"],
+        filter_fields={"name": ["icontains"], "trigger": ["exact"], "is_active": ["exact"]},
+        sort_fields=["updated_at", "name"],
+        search_fields=["name"],
+        menu=MenuEntry(group="settings", icon="heart", order=63),
+        testing="crm.activities.testing:CareRuleTestData",
+        actions=("view", "create", "edit", "delete", "export"),
+        hard_delete=True,
+        owner_field=None,
+        department_field=None,
     ),
 )
 

@@ -172,6 +172,7 @@ KINDS = {
     "task_due": _lazy("A task of mine is due (reminder)"),
     "appointment_reminder": _lazy("An appointment of mine is coming up"),
     "birthday": _lazy("A contact of mine has a birthday soon"),
+    "care": _lazy("A care rule fired for a customer of mine"),
 }
 
 

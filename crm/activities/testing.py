@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from crm.core.testing.kit import EntityTestData, unique
 
-from .models import Activity, Appointment, Task, TaskAssignment
+from .models import Activity, Appointment, CareRule, Task, TaskAssignment
 
 
 class ActivityTestData(EntityTestData):
@@ -65,3 +65,13 @@ class AppointmentTestData(EntityTestData):
 
     def edit_payload(self, obj):
         return {"title": f"{obj.title} edited"}
+
+
+class CareRuleTestData(EntityTestData):
+    def make(self, owner, department, **fields):
+        fields.setdefault("name", unique("care"))
+        return CareRule.objects.create(**fields)
+
+    def create_payload(self, ctx):
+        return {"name": unique("care"), "is_active": True, "trigger": "no_follow_up", "days": 30,
+                "message": "Call them", "create_task": True}
