@@ -115,7 +115,8 @@ class Customer(Entity):
     registered_at = models.DateTimeField(_("registered at"), default=timezone.now)
     notes = models.TextField(_("notes"), blank=True)
     # Set by crm.activities when an activity is logged on the record (ACT-1, CUS-10).
-    last_activity_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, editable=False)
+    last_activity_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, editable=False,
+                                            db_index=True)  # care rules: customers quiet for N days (CUS-11)
 
     class Meta:
         verbose_name = _("customer")
