@@ -12,7 +12,7 @@ import pytest
 
 from crm.core.testing.org import Scope, make_tree, make_user
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 GRANTS = {"customers": Scope.ALL, "contacts": Scope.ALL,
           ("employees", "view"): Scope.ALL, ("departments", "view"): Scope.ALL}

@@ -12,7 +12,7 @@ from crm.activities.models import Appointment
 from crm.core.entities import services
 from crm.core.testing.org import Scope, make_tree, make_user
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 GRANTS = {"appointments": Scope.DEPARTMENT, "tasks": Scope.DEPARTMENT, "activities": Scope.DEPARTMENT,
           ("employees", "view"): Scope.DEPARTMENT}

@@ -11,23 +11,13 @@ import pytest
 from crm.core.entities import services
 from crm.core.testing.org import Scope, make_tree, make_user
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 GRANTS = {"customers": Scope.ALL, "contacts": Scope.ALL,
           ("employees", "view"): Scope.ALL, ("departments", "view"): Scope.ALL}
 
 
-@pytest.fixture
-def dictionary():
-    """The seeded pick lists (SYS-6): an earlier transactional test's flush removed them."""
-    from importlib import import_module
-
-    from django.apps import apps
-
-    import_module("crm.core.migrations.0005_dictionary_seed").seed(apps, None)
-
-
-def test_merge_from_the_duplicate_finder_and_undo(ui, dictionary):
+def test_merge_from_the_duplicate_finder_and_undo(ui):
     from crm.customers.models import Contact, Customer
 
     seller = make_user("seller", make_tree()["sales1"], GRANTS, name="Sally Seller")

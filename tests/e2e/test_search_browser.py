@@ -10,7 +10,7 @@ from crm.core.entities import services
 from crm.core.testing.org import Scope, make_tree, make_user
 from crm.customers.models import Customer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture
