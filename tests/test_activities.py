@@ -114,6 +114,18 @@ def test_the_timeline_shows_only_activities_the_viewer_may_see(depts, alice):
     assert "Private call by Alice" in browser(alice).get(reverse("customers-detail", args=[customer.pk])).content.decode()
 
 
+def test_the_api_timeline_lists_activities_within_the_scope(depts, alice):
+    boss = make_user("boss", depts["sales1"], {"customers": Scope.ALL, "activities": Scope.OWN})
+    customer = customer_of(alice)
+    services.create(alice, Activity, {"subject": "Private call by Alice", "kind": "call",
+                                      "record_type": customer_ct(), "record_id": customer.pk})
+    url = f"/api/v1/customers/{customer.pk}/notes/"
+    mine = api_as(alice).get(url).json()
+    activity = [i for i in mine if i["kind"] == "activity"]
+    assert len(activity) == 1 and "Private call by Alice" in activity[0]["title"] and activity[0]["url"]
+    assert not [i for i in api_as(boss).get(url).json() if i["kind"] == "activity"]
+
+
 def customer_ct():
     from django.contrib.contenttypes.models import ContentType
 

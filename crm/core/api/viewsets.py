@@ -68,10 +68,13 @@ class MergeInput(serializers.Serializer):
 
 
 class TimelineItem(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["note", "audit"])
+    kind = serializers.CharField(help_text=(
+        "`note`, `audit`, or the kind of a record another module adds to timelines (`activity`)."))
     at = serializers.DateTimeField()
     actor = serializers.CharField(allow_null=True)
     action = serializers.CharField(allow_null=True)
+    title = serializers.CharField(allow_null=True, help_text="Headline of an item added by another module.")
+    url = serializers.CharField(allow_null=True, help_text="Page of an item added by another module.")
     body = serializers.CharField(allow_null=True)
     changes = serializers.DictField(allow_null=True)
 
@@ -201,10 +204,11 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         items = [{
             "kind": i.kind, "at": i.at, "actor": str(i.actor) if i.actor else None,
             "action": i.obj.action if i.kind == "audit" else None,
-            "body": i.obj.body if i.kind == "note" else None,
+            "title": i.title or None, "url": i.url or None,
+            "body": i.obj.body if i.kind == "note" else (i.body or None),
             "changes": {k: [str(v) if v is HIDDEN else v for v in present_change(request.user, self.spec, k, *pair)]
                         for k, pair in i.obj.changes.items()} if i.kind == "audit" else None,
-        } for i in timeline(obj)]
+        } for i in timeline(obj, user=request.user)]  # with the sources other modules register (activities)
         return Response(TimelineItem(items, many=True).data,
                         status=status.HTTP_201_CREATED if request.method == "POST" else 200)
 
