@@ -14,21 +14,20 @@ from crm.core.entities import services
 from crm.core.testing.clients import api_as, browser
 from crm.core.testing.org import Scope, make_user
 from crm.customers.models import Contact, Customer
+from crm.activities.testing import work_user
 
 pytestmark = pytest.mark.django_db
 
-WORK = {"activities": Scope.DEPARTMENT, "tasks": Scope.DEPARTMENT, "appointments": Scope.DEPARTMENT,
-        "customers": Scope.OWN, "contacts": Scope.OWN, ("employees", "view"): Scope.DEPARTMENT}
 
 
 @pytest.fixture
 def alice(depts):
-    return make_user("alice", depts["sales1"], WORK, email="alice@example.com", language="en")
+    return work_user("alice", depts["sales1"])
 
 
 @pytest.fixture
 def gina(depts):
-    return make_user("gina", depts["guangzhou"], WORK, email="gina@example.com", language="en")
+    return work_user("gina", depts["guangzhou"])
 
 
 def customer_of(user, name="Acme Trading"):

@@ -17,26 +17,25 @@ from crm.core.notifications.models import Notification
 from crm.core.testing.clients import api_as, browser
 from crm.core.testing.org import Scope, make_user
 from crm.customers.models import Contact, Customer
+from crm.activities.testing import WORK, work_user
 
 pytestmark = pytest.mark.django_db
 
-WORK = {"activities": Scope.DEPARTMENT, "tasks": Scope.DEPARTMENT, "appointments": Scope.DEPARTMENT,
-        "customers": Scope.OWN, "contacts": Scope.OWN, ("employees", "view"): Scope.DEPARTMENT}
 
 
 @pytest.fixture
 def alice(depts):
-    return make_user("alice", depts["sales1"], WORK, email="alice@example.com", language="en")
+    return work_user("alice", depts["sales1"])
 
 
 @pytest.fixture
 def bob(depts):
-    return make_user("bob", depts["sales1"], WORK, email="bob@example.com", language="en")
+    return work_user("bob", depts["sales1"])
 
 
 @pytest.fixture
 def gina(depts):
-    return make_user("gina", depts["guangzhou"], {**WORK, ("employees", "view"): Scope.ALL}, email="gina@example.com", language="en")
+    return work_user("gina", depts["guangzhou"], grants={**WORK, ("employees", "view"): Scope.ALL})
 
 
 def at(days, hour, minute=0):

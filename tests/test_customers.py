@@ -14,23 +14,12 @@ from crm.core.testing.org import Scope, make_user
 from crm.core.timeline.models import Note
 from crm.customers.models import Contact, Customer
 from crm.core.testing.clients import api_as, browser
+from crm.customers.testing import customer_post
 
 VALID_USCC = "91350100M000100Y43"
 BAD_USCC = "91350100M000100Y44"  # the check character of this one is 3, not 4
 
 
-
-
-def customer_post(**over):
-    data = {
-        "name": "Acme Trading", "mnemonic_code": "", "customer_type": "company", "level": "normal",
-        "status": "potential", "credit_limit": "1000", "credit_code": "", "phone": "", "finance_phone": "",
-        "email": "", "website": "", "country": "中国", "province": "", "city": "", "district": "",
-        "address": "", "postcode": "", "registered_at": "2024-03-01T09:30", "tags": "", "notes": "",
-        "industry": "", "source": "", "credit_rating": "", "parent": "",
-    }
-    data.update(over)
-    return data
 
 
 def edit_post(obj, **over):

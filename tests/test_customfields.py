@@ -8,7 +8,7 @@ import decimal
 import re
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.test.utils import CaptureQueriesContext
 from django.db import connection
 from django.utils import translation
@@ -25,6 +25,7 @@ from crm.core.testing.org import Scope, make_user
 from crm.core.ui import cells
 from crm.core.ui.forms import form_class
 from crm.customers.models import Customer
+from crm.customers.testing import customer_post
 
 pytestmark = pytest.mark.django_db
 
@@ -59,18 +60,6 @@ def customer(owner, **fields):
     obj = Customer.objects.create(owner=owner, department=owner.department, **fields)
     obj.after_create(None)
     return obj
-
-
-def customer_post(**over):
-    data = {
-        "name": "Acme Trading", "mnemonic_code": "", "customer_type": "company", "level": "normal",
-        "status": "potential", "credit_limit": "1000", "credit_code": "", "phone": "", "finance_phone": "",
-        "email": "", "website": "", "country": "中国", "province": "", "city": "", "district": "",
-        "address": "", "postcode": "", "registered_at": "2024-03-01T09:30", "tags": "", "notes": "",
-        "industry": "", "source": "", "credit_rating": "", "parent": "",
-    }
-    data.update(over)
-    return data
 
 
 def edit_post(obj, **over):
@@ -371,7 +360,7 @@ def test_only_manage_settings_may_define_fields(rep, depts, api):
     assert browser(rep).get("/settings/custom-fields/customers/").status_code == 403
     assert browser(rep).post("/settings/custom-fields/customers/new/", payload).status_code == 403
     assert not CustomField.objects.exists()
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         cf.create(rep, "customers", {"key": "size", "type": "number", "label_zh": "x", "label_en": "x"})
     boss = make_user("boss", depts["hq"], {"customers": Scope.OWN}, specials=["manage_settings"])
     r = api_as(boss).post("/api/v1/custom-fields/", payload)

@@ -14,22 +14,11 @@ from crm.core.entities import services
 from crm.core.testing.org import Scope, make_user
 from crm.customers.models import Customer
 from crm.core.testing.clients import api_as, browser
+from crm.customers.testing import customer_post
 
 pytestmark = pytest.mark.django_db
 
 
-
-
-def customer_post(**over):
-    data = {
-        "name": "Acme Trading", "mnemonic_code": "", "customer_type": "company", "level": "normal",
-        "status": "potential", "credit_limit": "1000", "credit_code": "", "phone": "", "finance_phone": "",
-        "email": "", "website": "", "country": "中国", "province": "", "city": "", "district": "",
-        "address": "", "postcode": "", "registered_at": "2024-03-01T09:30", "tags": "", "notes": "",
-        "industry": "", "source": "", "credit_rating": "", "parent": "",
-    }
-    data.update(over)
-    return data
 
 
 def edit_post(obj, **over):

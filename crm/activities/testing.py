@@ -4,7 +4,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from crm.core.access.levels import Scope
 from crm.core.testing.kit import EntityTestData, unique
+from crm.core.testing.org import make_user
 
 from .models import Activity, Appointment, CareRule, Task, TaskAssignment
 
@@ -75,3 +77,15 @@ class CareRuleTestData(EntityTestData):
     def create_payload(self, ctx):
         return {"name": unique("care"), "is_active": True, "trigger": "no_follow_up", "days": 30,
                 "message": "Call them", "create_task": True}
+
+
+# Grants of the work-and-time tests' users: their department's activities, tasks and appointments,
+# their own customers and contacts.
+WORK = {"activities": Scope.DEPARTMENT, "tasks": Scope.DEPARTMENT, "appointments": Scope.DEPARTMENT,
+        "customers": Scope.OWN, "contacts": Scope.OWN, ("employees", "view"): Scope.DEPARTMENT}
+
+
+def work_user(username, department, **fields):
+    """A colleague with the WORK grants, reading in English (reminders use each user's language)."""
+    return make_user(username, department, fields.pop("grants", WORK), email=f"{username}@example.com",
+                     language="en", **fields)

@@ -25,3 +25,16 @@ class ContactTestData(EntityTestData):
     def create_payload(self, ctx):
         customer = CustomerTestData(self.spec).make(ctx.user, ctx.user.department)
         return {"name": unique("cont"), "customer": customer.pk, "title": "Buyer", "mobile": "13912345678"}
+
+
+def customer_post(**over):
+    """The customer form as a browser posts it (every field, blank unless given): for page tests."""
+    data = {
+        "name": "Acme Trading", "mnemonic_code": "", "customer_type": "company", "level": "normal",
+        "status": "potential", "credit_limit": "1000", "credit_code": "", "phone": "", "finance_phone": "",
+        "email": "", "website": "", "country": "中国", "province": "", "city": "", "district": "",
+        "address": "", "postcode": "", "registered_at": "2024-03-01T09:30", "tags": "", "notes": "",
+        "industry": "", "source": "", "credit_rating": "", "parent": "",
+    }
+    data.update(over)
+    return data

@@ -4,6 +4,7 @@ the generated serializers, in the API's one error format."""
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -99,11 +100,11 @@ class LeadConvertView(APIView):
             if "pipeline" in o:
                 o["pipeline"] = Pipeline.objects.filter(pk=o["pipeline"]).first()
                 if o["pipeline"] is None:
-                    raise serializers.ValidationError({"pipeline": ["Unknown pipeline."]})
+                    raise serializers.ValidationError({"pipeline": [_("Unknown pipeline.")]})
             if "stage" in o:
                 o["stage"] = Stage.objects.filter(pk=o["stage"]).first()
                 if o["stage"] is None:
-                    raise serializers.ValidationError({"stage": ["Unknown stage."]})
+                    raise serializers.ValidationError({"stage": [_("Unknown stage.")]})
                 o.setdefault("pipeline", o["stage"].pipeline)
             opportunity = o
         try:
@@ -130,9 +131,9 @@ class LeadAssignView(APIView):
         if ser.validated_data.get("owner") is not None:
             owner = get_user_model().objects.filter(pk=ser.validated_data["owner"], is_active=True).first()
             if owner is None:
-                raise serializers.ValidationError({"owner": ["Choose an active user."]})
+                raise serializers.ValidationError({"owner": [_("Choose an active user.")]})
         lead = services.assign(request.user, pk, owner, ser.validated_data.get("reason", ""))
-        return Response(_ser(Lead, Lead.objects.get(pk=lead.pk), request))
+        return Response(_ser(Lead, lead, request))  # as saved by the service
 
 
 class _OpportunityAction(APIView):
@@ -142,7 +143,7 @@ class _OpportunityAction(APIView):
             opp = fn()
         except services.ConflictError as exc:
             raise _conflict(exc, Opportunity, request)
-        return Response(_ser(Opportunity, Opportunity.objects.get(pk=opp.pk), request))
+        return Response(_ser(Opportunity, opp, request))  # as saved by the service
 
 
 OPP = serializer_class(get_spec(Opportunity))

@@ -283,7 +283,7 @@ def move_stage(user, opp_pk, stage_pk, expected_version, extra=None):
 
 def win(user, opp_pk, expected_version):
     opp = get_for_user_or_404(user, Opportunity, opp_pk, "edit")
-    stage = Pipeline.objects.get(pk=opp.pipeline_id).won_stage()
+    stage = opp.pipeline.won_stage()
     if stage is None:
         raise ValidationError({"stage": _("The pipeline has no won stage.")})
     return move_stage(user, opp.pk, stage.pk, expected_version)
@@ -291,7 +291,7 @@ def win(user, opp_pk, expected_version):
 
 def lose(user, opp_pk, expected_version, reason, competitor=""):
     opp = get_for_user_or_404(user, Opportunity, opp_pk, "edit")
-    stage = Pipeline.objects.get(pk=opp.pipeline_id).lost_stage()
+    stage = opp.pipeline.lost_stage()
     if stage is None:
         raise ValidationError({"stage": _("The pipeline has no lost stage.")})
     return move_stage(user, opp.pk, stage.pk, expected_version,

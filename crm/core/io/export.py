@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
-from ..access.scope import has_special
+from ..access.masking import can_reveal
 from ..audit import log
 from ..audit.models import AuditEntry
 from ..ui import cells
@@ -45,7 +45,7 @@ def export_rows(request, spec, params, action="export"):
     qs = ordered(qs, spec, params.get("sort"))  # a custom field's sort key too (SYS-11)
     if spec.prefetch_related:
         qs = qs.prefetch_related(*spec.prefetch_related)
-    revealed = has_special(request.user, "reveal_phone")
+    revealed = can_reveal(request.user, spec)
     header = [str(cells.field_label(spec.model, c)) for c in columns]
     counter = {"rows": 0}
     filters = {k: v for k, v in params.items() if k not in LIST_PARAMS and k != "format"}

@@ -103,7 +103,9 @@ def merge_page(request, key):
         except ConflictError as exc:
             conflict = exc
             status = 409
-            records = [spec.model.objects.get(pk=r.pk) for r in records if spec.model.objects.filter(pk=r.pk).exists()]
+            # Show the records as they are now, read again through the user's scope in one query.
+            fresh = {o.pk: o for o in spec.model.objects.for_user(request.user).filter(pk__in=[r.pk for r in records])}
+            records = [fresh[r.pk] for r in records if r.pk in fresh]
         else:
             days = param("merge_undo_days")
             text = ngettext("%(count)d record was merged into “%(name)s”.",
