@@ -122,7 +122,7 @@ def send_birthday_reminders(today=None, now=None):
 def notify_new_assignments(task_ids=None, now=None):
     """Tell assignees about a task given to them, once per assignment (not the one who gave it)."""
     now = now or timezone.now()
-    qs = TaskAssignment.objects.filter(notified_at__isnull=True, status=TaskStatus.OPEN).select_related("task", "user")
+    qs = TaskAssignment.objects.filter(notified_at__isnull=True, status=TaskStatus.OPEN).select_related("task__created_by", "user")
     if task_ids is not None:
         qs = qs.filter(task_id__in=task_ids)
     sent = 0
