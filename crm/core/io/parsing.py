@@ -45,7 +45,7 @@ def detect_format(name, head: bytes):
         raise FileError(_("This file is not a valid Excel (.xlsx) workbook."))
     if (name or "").lower().endswith(".xls") or head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise FileError(_("Old Excel files (.xls) cannot be read: save the sheet as .xlsx or CSV."))
-    if b"\x00" in head[:4096]:
+    if b"\x00" in head[:4096] or head.startswith(b"%PDF") or (name or "").lower().endswith(".pdf"):
         raise FileError(_("This file is neither CSV nor Excel (.xlsx)."))
     return "csv"
 
