@@ -33,6 +33,7 @@ from crm.demo.management.commands.demo import ROLES as DEMO_ROLES
 from crm.demo.management.commands.demo import Command as Demo
 from crm.org.models import User
 
+from . import activities as activity_data
 from . import sales as sales_data
 from .progress import Progress
 
@@ -49,13 +50,15 @@ PARENT_SHARE = 0.03  # subsidiaries of an earlier customer
 TAGGED_SHARE = 0.15
 
 M2M_TAGS = Customer.tags.through
-MODELS = [Customer, Contact, Note, AuditEntry, M2M_TAGS, *sales_data.MODELS]  # + leads, opportunities, stage history
+# + leads, opportunities, stage history, activities
+MODELS = [Customer, Contact, Note, AuditEntry, M2M_TAGS, *sales_data.MODELS, *activity_data.MODELS]
 
 CUSTOMER_FIELDS = (
     "id", "created_at", "updated_at", "created_by", "updated_by", "version", "owner", "department", "custom",
     "deleted_at", "deleted_by", "code", "name", "name_key", "mnemonic_code", "customer_type", "level", "status",
     "industry", "source", "credit_rating", "credit_limit", "credit_code", "parent", "phone", "finance_phone", "email",
     "website", "country", "province", "city", "district", "address", "postcode", "registered_at", "notes",
+    "last_activity_at",  # set by bench/activities.py from the customer's activities
 )
 CONTACT_FIELDS = (
     "id", "created_at", "updated_at", "created_by", "updated_by", "version", "owner", "department", "custom",
@@ -242,7 +245,7 @@ class ChunkWriter:
                 rng.choice(LIMITS), credit_code, parent, phone,
                 data.valid_landline(rng, area) if not english and rng.random() < 0.3 else "",
                 email, website, "中国", province, city, district, address, postcode + f"{rng.randrange(1000):03d}",
-                created, "",
+                created, "", None,
             ))
             primary = contact_id
             for i in range(per[k]):
@@ -464,13 +467,17 @@ def load(scale, seed=SEED, stream=None, quiet=False, verify=100):
         M2M_TAGS: columns_of(M2M_TAGS, TAG_FIELDS),
     }
     layouts.update(sales_data.layouts(columns_of))
+    layouts.update(activity_data.layouts(columns_of))
     next_ids = {key: (model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
                 for key, model in (("contacts", Contact), ("notes", Note), ("audit", AuditEntry), ("tags", M2M_TAGS))}
     next_ids.update(sales_data.first_ids())
+    next_ids.update(activity_data.first_ids())
     sales_writer = sales_data.SalesWriter(now, seed)
+    activity_writer = activity_data.ActivityWriter(now, seed)
     first = (Customer.all_objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
     counts = {m._meta.db_table: 0 for m in MODELS}
-    expected = n * (1 + 2 + 1 + 1 + TAGGED_SHARE + 3)  # + a lead, half an opportunity and its stage history
+    # + a lead, half an opportunity and its stage history, five activities
+    expected = n * (1 + 2 + 1 + 1 + TAGGED_SHARE + 3 + activity_data.ACTIVITIES_PER_CUSTOMER)
     with transaction.atomic():
         state = loader.defer_indexes()
     t_rows = time.perf_counter()
@@ -478,6 +485,7 @@ def load(scale, seed=SEED, stream=None, quiet=False, verify=100):
         for index, start in enumerate(range(0, n, CHUNK)):
             size = min(CHUNK, n - start)
             chunk = writer.chunk(index, first + start, size, next_ids)
+            chunk.update(activity_writer.rows(index, chunk[Customer], next_ids))  # sets customers' last follow-up
             chunk.update(sales_writer.rows(index, chunk[Customer], next_ids))
             with transaction.atomic():
                 for model, rows in chunk.items():
