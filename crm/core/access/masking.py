@@ -90,16 +90,20 @@ TAIL_DIGITS = 4  # the mask shows the last four digits anyway
 
 def search_q(user, spec, field, text):
     """How typed text may match a masked field without revealing it, for lists, search and
-    export alike. Those who may reveal match any run of digits. Everyone else matches the tail
+    export alike. Those who may reveal match any run of five or more digits. Everyone else matches the tail
     the mask shows or the whole number, never a longer tail or a head: those would let a user
-    read the hidden digits one at a time by watching which searches find the record."""
+    read the hidden digits one at a time by watching which searches find the record.
+
+    Three or four digits are a tail (尾号) for everyone, revealers included: any run of 3-4 digits
+    occurs in thousands of numbers at scale (noise to the user, and a scope check each for the
+    index), while the tail is what people type to find a caller (issue #3, phone-tail search)."""
     digits = re.sub(r"[\s\-().]", "", text or "")
     if len(digits) < 3 or not digits.lstrip("+").isdigit() or not digits.isascii():
         return NOTHING
-    if can_reveal(user, spec):
-        return Q(**{f"{field}__contains": digits})
     if len(digits) <= TAIL_DIGITS:
         return Q(**{f"{field}__endswith": digits})
+    if can_reveal(user, spec):
+        return Q(**{f"{field}__contains": digits})
     try:
         return Q(**{field: normalise_phone(text)})
     except ValidationError:  # not a whole number

@@ -54,10 +54,10 @@ def _phone_q(user, spec, raw):
     digits = PHONE_NOISE.sub("", raw or "")
     if len(digits) < 3 or not digits.lstrip("+").isdigit() or not digits.isascii():
         return None
+    if len(digits) <= TAIL_DIGITS:  # 3-4 digits mean a tail (尾号) for everyone, see masking.search_q
+        return be.gram_q(f"t{digits}") if digits.isdigit() else None
     if can_reveal(user, spec):
         return be.phones_q(digits)
-    if len(digits) <= TAIL_DIGITS:
-        return be.gram_q(f"t{digits}") if digits.isdigit() else None
     try:
         number = normalise_phone(raw)
     except ValidationError:  # not a whole number
