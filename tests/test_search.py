@@ -15,7 +15,8 @@ from crm.core.access.levels import Scope
 from crm.core.entities import services
 from crm.core.search import rebuild, reindex, unindex
 from crm.core.search.models import SearchEntry
-from crm.core.search.text import _syllables, entry_fields, pinyin_forms
+from crm.core.pinyin import initials, syllables
+from crm.core.search.text import entry_fields, pinyin_forms
 from crm.core.testing.clients import api_as, browser
 from crm.core.testing.org import make_user
 from crm.customers.models import Contact, Customer
@@ -129,11 +130,16 @@ def test_list_q_uses_the_index_and_keeps_filters(rep):
     assert "北京瑞丰" in listed(rep, "bjrf")
 
 
-def test_pinyin_of_bulk_rebuild_equals_pypinyin():
+def test_cached_pinyin_equals_pypinyin():
+    """The word-cached conversion (crm.core.pinyin) gives what pypinyin gives for the whole text,
+    polyphonic characters included; mnemonic codes and the index's initials agree."""
     from pypinyin import lazy_pinyin
 
     for text in ["重庆银行北京ABC科技", "长沙长城银行 x-y", "上海瑞丰科技有限公司", "单雄信"]:
-        assert "".join(_syllables(text)) == "".join(lazy_pinyin(text, errors=lambda s: [s]))
+        assert "".join(syllables(text)) == "".join(lazy_pinyin(text, errors=lambda s: [s]))
+    # Polyphonic characters read by their word (重庆 chong, 银行 hang, 行长 zhang).
+    assert initials("重庆银行北京ABC科技") == "CQYHBJAKJ" and initials("银行行长") == "YHHZ"
+    assert initials("长沙长城银行 x-y") == "CSCCYHXY" and initials("Acme Trading Ltd") == "ATL"
     assert pinyin_forms("北京abc科技") == ("beijingabckeji", "bjakj")
 
 

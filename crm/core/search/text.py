@@ -4,15 +4,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from pypinyin import lazy_pinyin
-
-try:  # the segmenter lazy_pinyin itself uses: cut once, convert each word once (cached)
-    from pypinyin.seg.mmseg import seg as _mmseg
-except ImportError:  # pragma: no cover - another pypinyin layout: convert whole values
-    _mmseg = None
+from ..pinyin import letters, syllables
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-CJK_RUN = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
 WORD_RUN = re.compile(r"[^\W_]+")  # letters and digits in any script
 LATIN_WORD = re.compile(r"[A-Za-z0-9]+")
 SPACES = re.compile(r"\s+")
@@ -35,40 +29,11 @@ def pinyin_forms(text: str) -> tuple[str, str]:
     """(full pinyin, initials) of a normalised value with Chinese characters, else ("", "").
 
     上海瑞丰科技 → ("shanghairuifengkeji", "shrfkj"); 北京abc科技 → ("beijingabckeji", "bjakj")
-    (initials as crm.core.pinyin.initials: a Latin word gives its first letter)."""
+    (initials as crm.core.pinyin.initials, lower case: a Latin word gives its first letter)."""
     if not CJK.search(text):
         return "", ""
-    parts = _syllables(text)
-    full = SPACES.sub("", "".join(parts))
-    letters = []
-    for part in parts:
-        if LATIN_WORD.fullmatch(part):
-            letters.append(part[0])
-        else:
-            letters.extend(w[0] for w in LATIN_WORD.findall(part))
-    return full, "".join(letters)
-
-
-@lru_cache(maxsize=50_000)
-def _word_pinyin(word: str) -> tuple:
-    return tuple(lazy_pinyin(word))
-
-
-def _syllables(text: str) -> list:
-    """lazy_pinyin(text, errors=keep) with the conversion of each segmented word cached: names
-    share their words (上海, 科技, 有限公司), so a bulk rebuild converts each word once."""
-    if _mmseg is None:
-        return lazy_pinyin(text, errors=lambda s: [s])
-    out = []
-    for i, part in enumerate(CJK_RUN.split(text)):
-        if not part:
-            continue
-        if i % 2:
-            for word in _mmseg.cut(part):
-                out.extend(_word_pinyin(word))
-        else:
-            out.append(part)
-    return out
+    parts = syllables(text)
+    return SPACES.sub("", "".join(parts)), letters(parts)
 
 
 def bigrams(value: str):
