@@ -1,9 +1,11 @@
 """FilterSets generated from an EntitySpec; the UI and the API use the same class."""
 
+import copy
 import datetime
 
 import django_filters
 from django.db import models
+from django_filters.utils import label_for_filter
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -85,6 +87,20 @@ class EntityFilterSet(django_filters.FilterSet):
 _classes = {}
 
 
+class FilterTable(dict):
+    """A FilterSet class's `base_filters`. django-filter deep-copies them for every instance; a
+    shallow copy of each filter is enough (a filter's parts are never changed in place: its form
+    field is built anew and copies its widget) and costs a tenth (issue #3: list pages)."""
+
+    def __deepcopy__(self, memo):
+        out = {}
+        for name, f in self.items():
+            f = copy.copy(f)
+            f.extra = dict(f.extra)
+            out[name] = f
+        return out
+
+
 def filterset_class(spec):
     """The entity's FilterSet class, built once per entity and language: django-filter fixes the
     labels in the active language when the class is built, and building it cost a list page more
@@ -113,6 +129,10 @@ def _build(spec):
         elif isinstance(model_field, models.ForeignObjectRel) and f.lookup_expr == "exact":
             # django-filter labels a reverse relation with its related_name, which is never translated.
             f.label = capfirst(model_field.related_model._meta.verbose_name_plural)
+    for name, f in cls.base_filters.items():
+        if f.label is None:  # django-filter would work it out again for every instance
+            f.label = label_for_filter(spec.model, f.field_name, f.lookup_expr, f.exclude)
+    cls.base_filters = FilterTable(cls.base_filters)
     return cls
 
 
