@@ -233,6 +233,25 @@ def test_rebuild_command(rep):
         call_command("search_rebuild", "--entity", "nonsense")
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_parallel_rebuild_writes_what_one_transaction_writes(rep):
+    """`crm search_rebuild --workers 2` (PostgreSQL): ranges of ids in two processes, the same index."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the parallel rebuild is PostgreSQL's (SQLite has one writer)")
+    for i in range(4):
+        new_customer(rep, name=f"并行重建{i}号有限公司", phone=f"1391234567{i}")
+    columns = ("content_type_id", "object_id", "title", "key", "abbr", "text", "phones", "grams")
+    serial_counts = rebuild()
+    serial = sorted(SearchEntry.objects.values_list(*columns))
+    parallel_counts = rebuild(workers=2)
+    assert sorted(SearchEntry.objects.values_list(*columns)) == serial
+    assert {k: v for k, v in parallel_counts.items() if k != "seconds"} == {
+        k: v for k, v in serial_counts.items() if k != "seconds"}
+    assert serial_counts["customers"] == 4 and found(rep, "bxcj", "并行重建2号有限公司")
+
+
 # --- scope, masking, protected fields -----------------------------------------------------------------
 
 def test_a_rep_never_finds_another_departments_customer(rep, other):

@@ -3,7 +3,7 @@ entity with search fields, kept current after commit, rebuildable with `crm sear
 
     reindex(model, pks)   make the index reflect these records as they are in the database now
     unindex(model, pks)   drop their rows (e.g. after a merge deleted the losers)
-    rebuild(keys=None)    rebuild the whole index (or some entities) in bulk
+    rebuild(keys=None)    rebuild the whole index (or some entities) in bulk (workers=N: in N processes)
 
 The queries are in `query.py`; what is vendor-specific (PostgreSQL trigram and array GIN indexes,
 SQLite FTS5 tables) is in `backends.py` and nowhere else.
@@ -22,7 +22,7 @@ def unindex(model, pks):
     return _unindex(model, pks)
 
 
-def rebuild(keys=None, stream=None):
+def rebuild(keys=None, stream=None, workers=1):
     from .index import rebuild as _rebuild
 
-    return _rebuild(keys, stream=stream)
+    return _rebuild(keys, stream=stream, workers=workers)

@@ -10,11 +10,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--entity", action="append", help="entity key, e.g. customers (repeatable)")
+        parser.add_argument("--workers", type=int, default=1,
+                            help="processes writing the index (PostgreSQL; searches see a partial index until the "
+                                 "end, unlike the default single transaction)")
 
     def handle(self, *args, **opts):
         keys = opts["entity"] or None
         try:
-            counts = rebuild(keys, stream=self.stderr if opts["verbosity"] > 1 else None)
+            counts = rebuild(keys, stream=self.stderr if opts["verbosity"] > 1 else None, workers=max(opts["workers"], 1))
         except LookupError as exc:
             raise CommandError(f"not a searchable entity: {exc}")
         seconds = counts.pop("seconds")
