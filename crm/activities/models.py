@@ -25,13 +25,14 @@ from django.utils.translation import gettext_lazy as _
 from crm.core.dictionary.fields import DictionaryField
 from crm.core.entities.base import Entity, EntityQuerySet, TimestampedMixin, VersionedMixin
 
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_OCCURRENCES = 500  # a recurring appointment expands to at most this many occurrences
 
 
 def validate_attachment_size(f):
-    if f and getattr(f, "size", 0) > MAX_ATTACHMENT_BYTES:
-        raise ValidationError(_("A file may have at most %(mb)d MB.") % {"mb": MAX_ATTACHMENT_BYTES // (1024 * 1024)})
+    """Kept for migration 0001 (the old single attachment field); the cap is the kernel's."""
+    from crm.core.attachments.services import validate_size
+
+    validate_size(f)
 
 
 class RecordLink(models.Model):
@@ -100,8 +101,6 @@ class Activity(RecordLink, Entity):
                                       related_name="+")
     outcome = models.TextField(_("outcome"), blank=True, max_length=10000)
     next_step = models.CharField(_("next step"), max_length=255, blank=True)
-    attachment = models.FileField(_("attachment"), upload_to="activities/%Y/%m/", blank=True, max_length=255,
-                                  validators=[validate_attachment_size])
     # Check-in for field visits (ACT-6): where the phone was, from the browser's Geolocation API.
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True,
                                    validators=[MinValueValidator(-90), MaxValueValidator(90)])
@@ -296,6 +295,13 @@ class Appointment(RecordLink, Entity):
     repeat_until = models.DateField(_("repeat until"), null=True, blank=True)
     remind_before = models.PositiveIntegerField(_("reminder"), null=True, blank=True, choices=REMIND_CHOICES)
     remind_at = models.DateTimeField(_("remind at"), null=True, blank=True, editable=False)
+    # RFC 5545 exceptions: the original starts (UTC, "YYYYMMDDTHHMMSSZ") the series no longer
+    # produces — cancelled occurrences (EXDATE) and those detached as their own appointments.
+    exdates = models.JSONField(_("excluded occurrences"), default=list, blank=True, editable=False)
+    # A detached occurrence (RECURRENCE-ID): its series and the start it had in the series.
+    series = models.ForeignKey("self", verbose_name=_("series"), null=True, blank=True, editable=False,
+                               on_delete=models.SET_NULL, related_name="detached")
+    recurrence_id = models.DateTimeField(_("original start in the series"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("appointment")

@@ -1,21 +1,19 @@
 """Panels and buttons on detail pages: the linked record's open tasks and upcoming appointments
 with "Log activity / New task / New appointment" (every linkable entity), a task's assignees
-with their own status, its sub-tasks, an activity's attachment."""
+with their own status, its sub-tasks. (Files: the kernel's attachments panel.)"""
 
 from django.contrib.contenttypes.models import ContentType
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.core.access.scope import can
 from crm.core.entities.registry import DetailAction
 from crm.core.ui.panels import record_panel
 
 from . import links
-from .models import Activity, Appointment, Task, TaskStatus
+from .models import Appointment, Task, TaskStatus
 
 
 def _link_params(obj):
@@ -63,12 +61,3 @@ def subtasks_panel(request, task):
     return record_panel(request, "subtasks", Task, qs, ["title", "status", "due_at", "owner"], _("Sub-tasks"),
                         _("New sub-task"), {"parent": task.pk, **({"record_type": links.key_for_content_type(
                             task.record_type), "record_id": task.record_id} if task.record_type_id else {})})
-
-
-def attachment_panel(request, activity):
-    body = render_to_string("activities/_attachment.html", {
-        "activity": activity, "editable": can(request.user, "activities", "edit")
-        and Activity.objects.for_user(request.user, "edit").filter(pk=activity.pk).exists(),
-        "url": reverse("activity-attachment", kwargs={"pk": activity.pk})}, request=request)
-    return {"key": "attachment", "title": _("Attachment"), "headers": [], "rows": [], "body": mark_safe(body),
-            "add_url": None, "more": False}

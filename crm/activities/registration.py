@@ -10,6 +10,7 @@ register_entity(
     Activity,
     EntitySpec(
         key="activities",
+        attachments=True,  # files on the record (crm.core.attachments)
         list_columns=["occurred_at", "kind", "subject", "record", "duration_minutes", "outcome", "next_step",
                       "participants", "address", "owner", "department", "updated_at"],
         default_columns=["occurred_at", "kind", "subject", "record", "next_step", "owner"],
@@ -26,7 +27,6 @@ register_entity(
         select_related=["owner", "department", "record_type"],
         prefetch_related=["participants", "contacts", "record"],
         menu=MenuEntry(group="work", icon="chat-left-text", order=30),
-        detail_panels=[panels.attachment_panel],
         shared_with="participants",
         testing="crm.activities.testing:ActivityTestData",
     ),
@@ -36,6 +36,7 @@ register_entity(
     Task,
     EntitySpec(
         key="tasks",
+        attachments=True,  # files on the record (crm.core.attachments)
         list_columns=["title", "priority", "due_at", "status", "assignees", "record", "parent", "remind_before",
                       "owner", "department", "completed_at", "updated_at"],
         default_columns=["title", "priority", "due_at", "status", "assignees", "record", "owner"],
@@ -62,6 +63,7 @@ register_entity(
     Appointment,
     EntitySpec(
         key="appointments",
+        attachments=True,  # files on the record (crm.core.attachments)
         list_columns=["start_at", "end_at", "title", "location", "invitees", "repeat", "record", "owner",
                       "department", "updated_at"],
         default_columns=["start_at", "end_at", "title", "location", "invitees", "owner"],

@@ -13,7 +13,6 @@ urlpatterns = [
     path("calendar/subscribe/", views.calendar_subscribe, name="calendar-subscribe"),
     path("calendar/feed/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
     path("activities/check-in/", views.check_in, name="check-in"),
-    path("activities/<int:pk>/attachment/", views.activity_attachment, name="activity-attachment"),
 ]
 urlpatterns += [
     path(f"{spec.key}/<int:pk>/log-activity/", views.log_activity, {"key": spec.key}, name=f"{spec.key}-log-activity")

@@ -2,16 +2,14 @@
 the private iCalendar feed, check-in, attachments, task split and status."""
 
 import json
-import mimetypes
-import os
 from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +25,7 @@ from crm.core.ui.params import parse_id
 
 from . import services
 from .forms import ActivityForm
-from .models import Activity, Appointment, CalendarFeed, Task, TaskAssignment, TaskStatus, validate_attachment_size
+from .models import Activity, Appointment, CalendarFeed, Task, TaskAssignment, TaskStatus
 
 TASK_LIST_LIMIT = 200
 
@@ -302,7 +300,7 @@ def check_in(request):
     _need(user, "activities", "create")
     initial = {"kind": "visit", "occurred_at": timezone.now()}
     initial.update({k: v for k, v in request.GET.items() if k in ("record_type", "record_id", "subject")})
-    form = ActivityForm(request.POST or None, initial=initial, user=user)
+    form = ActivityForm(request.POST or None, request.FILES or None, initial=initial, user=user)
     if request.method == "POST":
         if not request.POST.get("latitude") or not request.POST.get("longitude"):
             form.is_valid()
@@ -311,7 +309,9 @@ def check_in(request):
             data, m2m, _v = form.service_data()
             data["kind"] = "visit"
             try:
-                obj = entity_services.create(user, Activity, data, m2m)
+                with transaction.atomic():  # the visit and its photos: all or nothing
+                    obj = entity_services.create(user, Activity, data, m2m)
+                    form.after_save(obj)
             except ValidationError as exc:
                 from crm.core.ui.views import _apply_errors
 
@@ -320,46 +320,7 @@ def check_in(request):
                 messages.success(request, _("Checked in at %(time)s.") % {
                     "time": timezone.localtime(obj.checked_in_at).strftime("%H:%M")})
                 return redirect("activities-detail", pk=obj.pk)
-    fields = [form[n] for n in ("subject", "record_type", "record_id", "contacts", "address", "outcome", "next_step")]
+    fields = [form[n] for n in ("subject", "record_type", "record_id", "contacts", "address", "outcome", "next_step",
+                                "files")]
     return render(request, "activities/check_in.html", {"form": form, "fields": fields},
                   status=400 if request.method == "POST" else 200)
-
-
-@login_required
-def activity_attachment(request, pk):
-    """GET: download the attachment (as an attachment, never inline); POST: upload or replace it."""
-    user = request.user
-    _need(user, "activities")
-    if request.method == "POST":
-        activity = get_for_user_or_404(user, Activity, pk, "edit")
-        upload = request.FILES.get("file")
-        if upload is None:
-            messages.error(request, _("Choose a file first."))
-            return redirect("activities-detail", pk=activity.pk)
-        try:
-            validate_attachment_size(upload)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-            return redirect("activities-detail", pk=activity.pk)
-        field = Activity._meta.get_field("attachment")
-        name = default_storage.save(field.generate_filename(activity, os.path.basename(upload.name)), upload)
-        old = activity.attachment.name
-        try:
-            entity_services.update(user, Activity, activity.pk, {"attachment": name})
-        except Exception:
-            default_storage.delete(name)
-            raise
-        if old and old != name:
-            default_storage.delete(old)
-        messages.success(request, _("The file was attached."))
-        return redirect("activities-detail", pk=activity.pk)
-    activity = get_for_user_or_404(user, Activity, pk)
-    if not activity.attachment or not default_storage.exists(activity.attachment.name):
-        raise Http404
-    filename = os.path.basename(activity.attachment.name)
-    response = FileResponse(default_storage.open(activity.attachment.name, "rb"), as_attachment=True,
-                            filename=filename,
-                            content_type=mimetypes.guess_type(filename)[0] or "application/octet-stream")
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
