@@ -112,7 +112,7 @@ class AttachmentDetailAPIView(APIView):
 
 class AttachmentDownloadAPIView(APIView):
     @extend_schema(tags=TAGS, operation_id="attachments_download",
-                   responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
+                   responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file, as a download"),
                               **_errors(401, 404)})
     def get(self, request, pk):
         return file_response(_visible(request, pk))
