@@ -11,7 +11,7 @@ from crm.core.ui.widgets import LookupSelect
 
 from . import links
 from .models import Activity, Appointment, Task
-from .services import conflicts_for, people_in_scope
+from .services import SCOPE_LABELS, conflicts_for, people_in_scope
 
 
 class LookupSelectMultiple(LookupSelect):
@@ -182,4 +182,27 @@ class AppointmentForm(LinkedForm):
             raise forms.ValidationError(
                 _("This appointment overlaps others: %(list)s. Tick “Save anyway” to keep it all the same.")
                 % {"list": lines}, code="conflict")
+        return data
+
+
+class OccurrenceForm(forms.Form):
+    """One occurrence of a recurring appointment: what changes, and for which occurrences."""
+
+    title = forms.CharField(label=_("title"), max_length=200)
+    start_at = forms.DateTimeField(label=_("start"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                                               format="%Y-%m-%dT%H:%M"))
+    end_at = forms.DateTimeField(label=_("end"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                                           format="%Y-%m-%dT%H:%M"))
+    location = forms.CharField(label=_("location"), max_length=255, required=False)
+    description = forms.CharField(label=_("description"), max_length=10000, required=False, widget=forms.Textarea(
+        attrs={"rows": 3}))
+    scope = forms.ChoiceField(label=_("Apply to"), widget=forms.RadioSelect, choices=[
+        (k, v) for k, v in SCOPE_LABELS.items()])
+    save_anyway = forms.BooleanField(label=_("Save anyway, despite the overlaps"), required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start_at") and data.get("end_at") and data["end_at"] < data["start_at"]:
+            self.add_error("end_at", _("The appointment cannot end before it starts."))
         return data

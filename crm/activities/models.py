@@ -297,7 +297,7 @@ class Appointment(RecordLink, Entity):
     remind_at = models.DateTimeField(_("remind at"), null=True, blank=True, editable=False)
     # RFC 5545 exceptions: the original starts (UTC, "YYYYMMDDTHHMMSSZ") the series no longer
     # produces — cancelled occurrences (EXDATE) and those detached as their own appointments.
-    exdates = models.JSONField(_("excluded occurrences"), default=list, blank=True, editable=False)
+    exdates = models.JSONField(_("excluded occurrences"), default=list, blank=True)
     # A detached occurrence (RECURRENCE-ID): its series and the start it had in the series.
     series = models.ForeignKey("self", verbose_name=_("series"), null=True, blank=True, editable=False,
                                on_delete=models.SET_NULL, related_name="detached")
@@ -366,27 +366,65 @@ class Appointment(RecordLink, Entity):
             parts.append("UNTIL=" + end.astimezone(dt_timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
         return ";".join(parts)
 
-    def occurrences(self, start, end):
-        """Start times of the occurrences overlapping [start, end) (at most MAX_OCCURRENCES)."""
-        if not self.repeat:
-            return [self.start_at] if self.start_at < end and self.end_at > start else []
+    @staticmethod
+    def exdate_key(when):
+        """How an original start is stored in `exdates`: UTC, "YYYYMMDDTHHMMSSZ" (RFC 5545 form)."""
+        return when.astimezone(dt_timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+    @staticmethod
+    def parse_exdate(key):
+        return datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt_timezone.utc)
+
+    def _rule(self):
+        """The series' starts as naive wall-clock times (dateutil), exceptions not applied."""
         from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule
 
         freq = {"DAILY": DAILY, "WEEKLY": WEEKLY, "MONTHLY": MONTHLY}[self.repeat]
         local_start = timezone.localtime(self.start_at).replace(tzinfo=None)  # wall-clock recurrence
         until = datetime.combine(self.repeat_until, time(23, 59, 59)) if self.repeat_until else None
-        rule = rrule(freq, dtstart=local_start, interval=self.repeat_interval or 1,
+        return rrule(freq, dtstart=local_start, interval=self.repeat_interval or 1,
                      count=self.repeat_count or (None if until else MAX_OCCURRENCES), until=until)
+
+    def occurrences(self, start, end, with_excluded=False):
+        """Start times of the occurrences overlapping [start, end) (at most MAX_OCCURRENCES),
+        without the excluded ones (cancelled or detached: `exdates`)."""
+        if not self.repeat:
+            return [self.start_at] if self.start_at < end and self.end_at > start else []
         length = self.duration
         lo = timezone.localtime(start - length).replace(tzinfo=None)
         hi = timezone.localtime(end).replace(tzinfo=None)
+        skip = set() if with_excluded else set(self.exdates or ())
         out = []
-        for i, naive in enumerate(rule):
+        for i, naive in enumerate(self._rule()):
             if i >= MAX_OCCURRENCES or naive >= hi:
                 break
             if naive > lo:
-                out.append(timezone.make_aware(naive))
+                aware = timezone.make_aware(naive)
+                if not skip or self.exdate_key(aware) not in skip:
+                    out.append(aware)
         return out
+
+    def occurrence_index(self, when):
+        """How many occurrences of the rule (excluded ones included) come before `when`."""
+        naive = timezone.localtime(when).replace(tzinfo=None)
+        n = 0
+        for i, s in enumerate(self._rule()):
+            if i >= MAX_OCCURRENCES or s >= naive:
+                break
+            n += 1
+        return n
+
+    def has_occurrence(self, when, with_excluded=False):
+        """True when the series starts an occurrence at `when` (and it is not excluded)."""
+        if not self.repeat:
+            return when == self.start_at
+        naive = timezone.localtime(when).replace(tzinfo=None)
+        for i, s in enumerate(self._rule()):
+            if i >= MAX_OCCURRENCES or s > naive:
+                break
+            if s == naive:
+                return with_excluded or self.exdate_key(when) not in set(self.exdates or ())
+        return False
 
     def next_remind_at(self, now):
         """When the next reminder is due (the next occurrence minus the lead time), or None."""

@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='appointment',
             name='exdates',
-            field=models.JSONField(blank=True, default=list, editable=False, verbose_name='excluded occurrences'),
+            field=models.JSONField(blank=True, default=list, verbose_name='excluded occurrences'),
         ),
         migrations.AddField(
             model_name='appointment',
