@@ -138,11 +138,20 @@ class Activity(RecordLink, Entity):
 
     def after_create(self, user):
         self.touch_record(self.occurred_at)
+        self.queue_geocoding()
 
     def after_update(self, user, changes):
         self.touch_record(self.occurred_at)
         if "contacts" in changes:
             self.touch_contacts()
+        if {"latitude", "longitude", "address"} & set(changes):
+            self.queue_geocoding()
+
+    def queue_geocoding(self):
+        """A check-in without a typed address: the optional geocoder fills it after commit (ACT-6)."""
+        from .geocoding import queue_for
+
+        queue_for(self)
 
     def touch_contacts(self):
         ids = list(self.contacts.values_list("pk", flat=True))

@@ -383,5 +383,8 @@ def check_in(request):
                 return redirect("activities-detail", pk=obj.pk)
     fields = [form[n] for n in ("subject", "record_type", "record_id", "contacts", "address", "outcome", "next_step",
                                 "files")]
-    return render(request, "activities/check_in.html", {"form": form, "fields": fields},
+    from .geocoding import configured
+
+    return render(request, "activities/check_in.html", {"form": form, "fields": fields,
+                                                        "geocoding": configured() is not None},
                   status=400 if request.method == "POST" else 200)
