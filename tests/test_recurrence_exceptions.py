@@ -156,6 +156,9 @@ def test_drag_one_occurrence_in_the_calendar_with_conflicts_scope_and_versions(a
 def test_occurrence_page_edits_and_cancels(alice):
     series = daily(alice)
     page = browser(alice)
+    detail = page.get(reverse("appointments-detail", args=[series.pk])).content.decode()
+    assert 'data-panel="occurrences"' in detail
+    assert reverse("appointment-occurrence", args=[series.pk]) + "?at=" in detail  # each occurrence: its page
     url = reverse("appointment-occurrence", args=[series.pk]) + "?at=" + at(2, 9).isoformat()
     shown = page.get(url)
     assert shown.status_code == 200 and 'data-testid="occurrence-scope"' in shown.content.decode()
@@ -169,6 +172,9 @@ def test_occurrence_page_edits_and_cancels(alice):
     assert ok.status_code == 302
     moved = Appointment.objects.get(series=series)
     assert moved.title == "Moved stand-up" and moved.start_at == at(2, 16)
+    assert "Moved stand-up" in page.get(reverse("appointments-detail", args=[series.pk])).content.decode()
+    assert reverse("appointments-detail", args=[series.pk]) in page.get(
+        reverse("appointments-detail", args=[moved.pk])).content.decode()  # the occurrence links its series
     series.refresh_from_db()
     cancel = page.post(reverse("appointment-occurrence", args=[series.pk]) + "?at=" + at(4, 9).isoformat(),
                        {**form, "version": series.version, "action": "cancel"})

@@ -2,6 +2,8 @@
 with "Log activity / New task / New appointment" (every linkable entity), a task's assignees
 with their own status, its sub-tasks. (Files: the kernel's attachments panel.)"""
 
+from datetime import timedelta
+
 from django.contrib.contenttypes.models import ContentType
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -61,3 +63,25 @@ def subtasks_panel(request, task):
     return record_panel(request, "subtasks", Task, qs, ["title", "status", "due_at", "owner"], _("Sub-tasks"),
                         _("New sub-task"), {"parent": task.pk, **({"record_type": links.key_for_content_type(
                             task.record_type), "record_id": task.record_id} if task.record_type_id else {})})
+
+
+OCCURRENCES_SHOWN = 10
+
+
+def occurrences_panel(request, appt):
+    """A series' next occurrences, each with its page to change or cancel it (ACT-2)."""
+    if not appt.repeat:
+        series = Appointment.objects.for_user(request.user).filter(pk=appt.series_id).first() if appt.series_id else None
+        if series is None:
+            return None
+        body = render_to_string("activities/_occurrences.html", {"appt": appt, "series": series}, request=request)
+        return {"key": "occurrences", "title": _("Series"), "headers": [], "rows": [], "count": 1,
+                "body": mark_safe(body), "add_url": None, "more": False}
+    now = timezone.now()
+    upcoming = appt.occurrences(max(now, appt.start_at - timedelta(seconds=1)), now + timedelta(days=400))
+    detached = list(Appointment.objects.for_user(request.user).filter(series=appt).order_by("start_at", "pk")[:50])
+    body = render_to_string("activities/_occurrences.html", {
+        "appt": appt, "upcoming": upcoming[:OCCURRENCES_SHOWN], "more": len(upcoming) > OCCURRENCES_SHOWN,
+        "detached": detached, "cancelled": len(appt.exdates or ()) - len(detached)}, request=request)
+    return {"key": "occurrences", "title": _("Occurrences"), "headers": [], "rows": [],
+            "count": len(upcoming), "body": mark_safe(body), "add_url": None, "more": False}

@@ -17,8 +17,8 @@ from . import services
 from .models import Attachment
 
 
-def panel_body(request, ct, obj, error=None):
-    rows = list(services.for_record(ct, obj)[:1000])
+def panel_body(request, ct, obj, error=None, rows=None):
+    rows = list(services.for_record(ct, obj)[:1000]) if rows is None else rows
     return render_to_string("attachments/_panel.html", {
         "rows": rows, "ct": ct, "obj": obj, "error": error, "editable": services.may_change(request.user, obj),
         "max_mb": services.param("attachment_max_mb"), "cap": services.param("attachments_per_record"),
@@ -32,9 +32,9 @@ def attachments_panel(request, obj):
     from django.utils.safestring import mark_safe
 
     ct = ContentType.objects.get_for_model(obj)
-    body = panel_body(request, ct, obj)
-    return {"key": "attachments", "title": _("Attachments"), "headers": [], "rows": [], "body": mark_safe(body),
-            "add_url": None, "more": False}
+    rows = list(services.for_record(ct, obj)[:1000])
+    return {"key": "attachments", "title": _("Attachments"), "headers": [], "rows": [], "count": len(rows),
+            "body": mark_safe(panel_body(request, ct, obj, rows=rows)), "add_url": None, "more": False}
 
 
 def _back(request, obj):
