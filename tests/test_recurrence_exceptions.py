@@ -255,3 +255,26 @@ def test_reminders_skip_cancelled_and_follow_moved_occurrences(alice, bob):
     assert reminders.send_appointment_reminders(second - timedelta(minutes=30)) == 0
     assert reminders.send_appointment_reminders(moved.remind_at) == 2  # the moved occurrence, owner and invitee
     assert Notification.objects.filter(recipient=bob, kind="appointment_reminder").count() == 1
+
+
+def test_moving_the_series_through_its_form_moves_its_exceptions(alice):
+    series = daily(alice)
+    work.cancel_occurrence(alice, series.pk, at(2, 9), "this")
+    moved = work.edit_occurrence(alice, series.pk, at(3, 9), "this", {"title": "Special"})
+    series.refresh_from_db()
+    services.update(alice, Appointment, series.pk, {"start_at": at(1, 10), "end_at": at(1, 10, 30)},
+                    expected_version=series.version)
+    series.refresh_from_db()
+    moved.refresh_from_db()
+    assert sorted(series.exdates) == sorted(Appointment.exdate_key(at(d, 10)) for d in (2, 3))
+    assert moved.recurrence_id == at(3, 10)
+    assert starts(feed(browser(alice)), "Stand-up") == [hm(at(d, 10)) for d in (1, 4, 5)]
+
+
+def test_conflicts_ignore_cancelled_occurrences(alice, bob):
+    series = daily(bob, title="Bob's stand-up")
+    work.cancel_occurrence(bob, series.pk, at(2, 9), "this")
+    free = Appointment(start_at=at(2, 9), end_at=at(2, 10))
+    busy = Appointment(start_at=at(3, 9), end_at=at(3, 10))
+    assert work.conflicts_for(alice, free, [bob]) == []
+    assert [c["title"] for c in work.conflicts_for(alice, busy, [bob])] == ["Bob's stand-up"]

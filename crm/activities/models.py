@@ -358,6 +358,21 @@ class Appointment(RecordLink, Entity):
 
     def before_write(self, user):
         self.check_record_visible(user)
+        self._moved_by = None
+        if self.pk and self.repeat and self.exdates:
+            # The whole series moved (its form, the API): its exceptions move with it, unless the
+            # write sets them itself.
+            old = Appointment.all_objects.filter(pk=self.pk).values("start_at", "exdates").first()
+            if old and old["start_at"] != self.start_at and old["exdates"] == self.exdates:
+                delta = self.start_at - old["start_at"]
+                self.exdates = [self.exdate_key(self.parse_exdate(k) + delta) for k in self.exdates]
+                self._moved_by = delta
+
+    def after_update(self, user, changes):
+        if getattr(self, "_moved_by", None):
+            for pk, rid in Appointment.all_objects.filter(series=self, recurrence_id__isnull=False).values_list(
+                    "pk", "recurrence_id"):
+                Appointment.all_objects.filter(pk=pk).update(recurrence_id=rid + self._moved_by)
 
     @property
     def duration(self):
