@@ -279,3 +279,47 @@ def test_data_migration_moves_old_single_attachments_and_back(settings, tmp_path
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
         executor.migrate(leaf)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_uploads_keep_the_count_cap(settings, tmp_path):
+    """Six people upload at once to a record with room for two more files: exactly two succeed
+    (uploads to one record queue on its row), the others are refused and leave no file."""
+    import threading
+
+    from django.db import connection
+
+    from crm.core.testing.org import make_tree
+
+    settings.MEDIA_ROOT = tmp_path
+    depts = make_tree()
+    alice = work_user("alice", depts["sales1"])
+    parameters.save(None, {"attachments_per_record": 3})
+    customer = services.create(alice, Customer, {"name": "Acme Trading"})
+    attachments.upload(alice, "customers", customer.pk, [upload("first.txt")])
+    start = threading.Barrier(6)
+    results, errors = [], []
+
+    def uploader(n):
+        try:
+            start.wait()
+            page = browser(alice)
+            response = page.post(reverse("attachments-upload", args=[ct_of(customer).pk, customer.pk]),
+                                 {"files": [upload(f"file-{n}.txt")]}, HTTP_HX_REQUEST="true")
+            results.append((response.status_code, "attachments-error" in response.content.decode()))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=uploader, args=(n,)) for n in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    assert sorted(results) == [(200, False)] * 2 + [(200, True)] * 4
+    rows = Attachment.objects.filter(object_id=customer.pk)
+    assert rows.count() == 3
+    stored_files = [f for _d, _s, files in os.walk(tmp_path) for f in files]
+    assert len(stored_files) == 3  # refused uploads left nothing in storage
