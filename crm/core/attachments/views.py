@@ -17,10 +17,17 @@ from . import services
 from .models import Attachment
 
 
-def panel_body(request, ct, obj, error=None, rows=None):
+def count_id(ct, obj):
+    return f"attachments-count-{ct.pk}-{obj.pk}"
+
+
+def panel_body(request, ct, obj, error=None, rows=None, oob=False):
+    """The panel's body; after an htmx upload or delete (`oob`) it also updates the count in the
+    panel's header (an out-of-band swap)."""
     rows = list(services.for_record(ct, obj)[:1000]) if rows is None else rows
     return render_to_string("attachments/_panel.html", {
         "rows": rows, "ct": ct, "obj": obj, "error": error, "editable": services.may_change(request.user, obj),
+        "oob": oob, "count_id": count_id(ct, obj),
         "max_mb": services.param("attachment_max_mb"), "cap": services.param("attachments_per_record"),
         "upload_url": reverse("attachments-upload", kwargs={"ct": ct.pk, "pk": obj.pk}),
     }, request=request)
@@ -34,6 +41,7 @@ def attachments_panel(request, obj):
     ct = ContentType.objects.get_for_model(obj)
     rows = list(services.for_record(ct, obj)[:1000])
     return {"key": "attachments", "title": _("Attachments"), "headers": [], "rows": [], "count": len(rows),
+            "count_id": count_id(ct, obj),
             "body": mark_safe(panel_body(request, ct, obj, rows=rows)), "add_url": None, "more": False}
 
 
@@ -53,7 +61,7 @@ def upload(request, ct, pk):
     except ValidationError as exc:
         error = " ".join(exc.messages)
     if request.htmx:
-        return HttpResponse(panel_body(request, ct_obj, obj, error))
+        return HttpResponse(panel_body(request, ct_obj, obj, error, oob=True))
     if error:
         messages.error(request, error)
     else:
@@ -70,7 +78,7 @@ def delete(request, pk):
     ct, obj = services.parent(request.user, att.content_type, att.object_id, "view")
     services.delete(request.user, pk, request=request)
     if request.htmx:
-        return HttpResponse(panel_body(request, ct, obj))
+        return HttpResponse(panel_body(request, ct, obj, oob=True))
     messages.success(request, _("“%(name)s” was deleted.") % {"name": att.name})
     return _back(request, obj)
 
