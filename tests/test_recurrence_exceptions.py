@@ -278,3 +278,13 @@ def test_conflicts_ignore_cancelled_occurrences(alice, bob):
     busy = Appointment(start_at=at(3, 9), end_at=at(3, 10))
     assert work.conflicts_for(alice, free, [bob]) == []
     assert [c["title"] for c in work.conflicts_for(alice, busy, [bob])] == ["Bob's stand-up"]
+
+
+def test_a_detached_occurrence_cannot_repeat_itself(alice, api):
+    series = daily(alice)
+    moved = work.edit_occurrence(alice, series.pk, at(2, 9), "this", {"title": "Special"})
+    api.force_login(alice)
+    r = api.patch(f"/api/v1/appointments/{moved.pk}/", {"repeat": "WEEKLY", "version": moved.version}, format="json")
+    assert r.status_code == 400 and "repeat" in r.json()["error"]["fields"]
+    moved.refresh_from_db()
+    assert moved.repeat == ""

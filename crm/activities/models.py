@@ -337,6 +337,8 @@ class Appointment(RecordLink, Entity):
             self.end_at = self.end_at.replace(microsecond=0)
         if self.start_at and self.end_at and self.end_at < self.start_at:
             raise ValidationError({"end_at": _("The appointment cannot end before it starts.")})
+        if self.repeat and self.series_id:
+            raise ValidationError({"repeat": _("This is one occurrence of a series; it cannot repeat itself.")})
         if self.repeat:
             if self.repeat_count and self.repeat_until:
                 raise ValidationError({"repeat_until": _("Give either a number of times or an end date, not both.")})
