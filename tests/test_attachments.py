@@ -323,3 +323,13 @@ def test_concurrent_uploads_keep_the_count_cap(settings, tmp_path):
     assert rows.count() == 3
     stored_files = [f for _d, _s, files in os.walk(tmp_path) for f in files]
     assert len(stored_files) == 3  # refused uploads left nothing in storage
+
+
+def test_check_in_takes_photos(alice):
+    response = browser(alice).post(reverse("check-in"), activity_post(
+        kind="visit", subject="Visit with photos", latitude="31.230416", longitude="121.473701", accuracy_m="12",
+        files=[upload("shelf.jpg", b"JPEG1"), upload("door.jpg", b"JPEG22")]))
+    assert response.status_code == 302, response.content.decode()[:1500]
+    visit = Activity.objects.get(subject="Visit with photos")
+    assert sorted(Attachment.objects.filter(content_type=ct_of(visit), object_id=visit.pk)
+                  .values_list("name", "mime_type")) == [("door.jpg", "image/jpeg"), ("shelf.jpg", "image/jpeg")]
