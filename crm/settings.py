@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "crm.core.search",
     "crm.core.customfields",
     "crm.core.merging",
+    "crm.core.attachments",
     "crm.org",
     "crm.catalog",
     "crm.customers",

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("crm.org.urls")),
     path("", include("crm.sales.urls")),
     path("", include("crm.activities.urls")),
+    path("", include("crm.core.attachments.urls")),
     *entity_urlpatterns(),
     *api_urlpatterns(),
 ]

@@ -1,11 +1,10 @@
 """Activities and follow-ups (ACT-1, CUS-10, ACT-6): logged on a customer they appear on its
 timeline and set its last follow-up; the link, participants and contacts respect the data
-scope; check-in with a position; attachments served as downloads through the scope."""
+scope; check-in with a position (files: tests/test_attachments.py)."""
 
 from datetime import timedelta
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -163,29 +162,6 @@ def test_check_in_records_a_visit_with_the_position(alice):
 
     bad = page.post(reverse("check-in"), activity_post(subject="Nowhere", latitude="123", longitude="10"))
     assert bad.status_code == 400 and not Activity.objects.filter(subject="Nowhere").exists()
-
-
-def test_attachment_is_capped_and_downloaded_through_the_scope(alice, gina, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    activity = services.create(alice, Activity, {"subject": "Meeting notes", "kind": "meeting"})
-    page = browser(alice)
-    url = reverse("activity-attachment", args=[activity.pk])
-    up = page.post(url, {"file": SimpleUploadedFile("minutes.html", b"<script>alert(1)</script>", "text/html")})
-    assert up.status_code == 302
-    activity.refresh_from_db()
-    assert activity.attachment.name.endswith("minutes.html")
-    down = page.get(url)
-    assert down.status_code == 200
-    assert down["Content-Disposition"].startswith("attachment;")  # never rendered inline
-    assert b"".join(down.streaming_content) == b"<script>alert(1)</script>"
-    assert browser(gina).get(url).status_code == 404  # another department
-
-    from crm.activities.models import MAX_ATTACHMENT_BYTES
-
-    big = SimpleUploadedFile("huge.bin", b"x" * (MAX_ATTACHMENT_BYTES + 1))
-    page.post(url, {"file": big})
-    activity.refresh_from_db()
-    assert activity.attachment.name.endswith("minutes.html")  # refused, the old file stays
 
 
 def test_activity_list_is_scoped_and_sorted_by_time(alice, gina):

@@ -167,7 +167,8 @@ def test_recurrence_expands_and_invalid_recurrence_is_refused(alice):
     assert weekly.rrule_string() == "FREQ=WEEKLY;INTERVAL=1;COUNT=3"
     events = [e for e in feed(page, at(0, 0), at(40, 0)) if e["extendedProps"]["pk"] == weekly.pk]
     assert [e["start"][:16] for e in events] == [local(at(d, 9)) for d in (1, 8, 15)]
-    assert not any(e["editable"] for e in events)  # a series is edited on its page, not dragged
+    # Occurrences can be dragged: each names its start in the series (tests/test_recurrence_exceptions.py).
+    assert all(e["editable"] and e["extendedProps"]["occurrence"] for e in events)
     daily = appt(alice, "Stand-up", at(1, 8), repeat="DAILY", repeat_interval=2,
                  repeat_until=timezone.localdate() + timedelta(days=7))
     starts = [o for o in daily.occurrences(at(0, 0), at(30, 0))]

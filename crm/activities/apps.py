@@ -8,7 +8,7 @@ class ActivitiesConfig(AppConfig):
     verbose_name = _("Work and time")
 
     def ready(self):
-        from . import home, jobs, registration, subscribers, timeline  # noqa: F401
+        from . import geocoding, home, jobs, registration, subscribers, timeline  # noqa: F401
         from .services import register_kinds
 
         register_kinds()

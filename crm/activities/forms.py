@@ -11,7 +11,7 @@ from crm.core.ui.widgets import LookupSelect
 
 from . import links
 from .models import Activity, Appointment, Task
-from .services import conflicts_for, people_in_scope
+from .services import SCOPE_LABELS, conflicts_for, people_in_scope
 
 
 class LookupSelectMultiple(LookupSelect):
@@ -72,14 +72,64 @@ class LinkedForm(EntityForm):
         return data, m2m, version
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django 5.2's documented pattern); cleans to a list."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"multiple": True}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(d, initial) for d in data if d]
+        return [single(data, initial)] if data else []
+
+
 class ActivityForm(LinkedForm):
     people_fields = ("participants",)
+    files = MultipleFileField(label=_("Attachments"), required=False,
+                              help_text=_("Several files at once; they are added to the activity's files."))
 
     class Meta:
         model = Activity
         fields = ["kind", "subject", "occurred_at", "duration_minutes", "record_type", "record_id", "participants",
                   "contacts", "outcome", "next_step", "latitude", "longitude", "accuracy_m", "address", "tags"]
         widgets = {"latitude": forms.HiddenInput, "longitude": forms.HiddenInput, "accuracy_m": forms.HiddenInput}
+
+    def clean_files(self):
+        from crm.core.attachments.services import check_files
+
+        files = self.cleaned_data.get("files") or []
+        if files:
+            try:
+                check_files(files)  # sizes here; the count against the record's files when saving
+            except ValidationError as exc:
+                raise forms.ValidationError(exc.message_dict["files"])
+        return files
+
+    def service_data(self):
+        data, m2m, version = super().service_data()
+        data.pop("files", None)
+        m2m.pop("files", None)
+        return data, m2m, version
+
+    def after_save(self, obj):
+        """Attach the chosen files, in the record's transaction (a refused file saves nothing)."""
+        files = self.cleaned_data.get("files") or []
+        if files:
+            from django.core.exceptions import PermissionDenied
+
+            from crm.core.attachments.services import upload
+
+            try:
+                upload(self.user, Activity.entity_spec.key, obj.pk, files)
+            except PermissionDenied as exc:
+                raise ValidationError({"files": [str(exc)]})
 
 
 class TaskForm(LinkedForm):
@@ -132,4 +182,27 @@ class AppointmentForm(LinkedForm):
             raise forms.ValidationError(
                 _("This appointment overlaps others: %(list)s. Tick “Save anyway” to keep it all the same.")
                 % {"list": lines}, code="conflict")
+        return data
+
+
+class OccurrenceForm(forms.Form):
+    """One occurrence of a recurring appointment: what changes, and for which occurrences."""
+
+    title = forms.CharField(label=_("title"), max_length=200)
+    start_at = forms.DateTimeField(label=_("start"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                                               format="%Y-%m-%dT%H:%M"))
+    end_at = forms.DateTimeField(label=_("end"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                                           format="%Y-%m-%dT%H:%M"))
+    location = forms.CharField(label=_("location"), max_length=255, required=False)
+    description = forms.CharField(label=_("description"), max_length=10000, required=False, widget=forms.Textarea(
+        attrs={"rows": 3}))
+    scope = forms.ChoiceField(label=_("Apply to"), widget=forms.RadioSelect, choices=[
+        (k, v) for k, v in SCOPE_LABELS.items()])
+    save_anyway = forms.BooleanField(label=_("Save anyway, despite the overlaps"), required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start_at") and data.get("end_at") and data["end_at"] < data["start_at"]:
+            self.add_error("end_at", _("The appointment cannot end before it starts."))
         return data

@@ -1,5 +1,6 @@
 """The private iCalendar feed (ACT-5, RFC 5545): the user's appointments (own and invited),
-recurring ones as one VEVENT with its RRULE, from 90 days back."""
+recurring ones as one VEVENT with its RRULE and EXDATEs (cancelled occurrences), a changed
+occurrence as a VEVENT with the series' UID and its RECURRENCE-ID, from 90 days back."""
 
 from datetime import timedelta
 
@@ -30,9 +31,18 @@ def feed_for(user, now=None):
     cal.add("x-wr-calname", f"CRM · {user}")
     cal.add("x-wr-timezone", settings.TIME_ZONE)
     host = (settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS else "crm").lstrip(".") or "crm"
-    for a in appointments_for(user, now):
+    rows = list(appointments_for(user, now))
+    shown = {a.pk for a in rows}
+    detached = {}  # series id -> the original starts of its detached occurrences in this feed
+    for a in rows:
+        if a.series_id in shown and a.recurrence_id:
+            detached.setdefault(a.series_id, set()).add(Appointment.exdate_key(a.recurrence_id))
+    for a in rows:
         ev = Event()
-        ev.add("uid", f"appointment-{a.pk}@{host}")
+        in_series = a.series_id in shown and a.recurrence_id is not None
+        ev.add("uid", f"appointment-{a.series_id if in_series else a.pk}@{host}")
+        if in_series:
+            ev.add("recurrence-id", timezone.localtime(a.recurrence_id))
         ev.add("summary", a.title)
         ev.add("dtstamp", a.updated_at)
         ev.add("last-modified", a.updated_at)
@@ -52,6 +62,10 @@ def feed_for(user, now=None):
         rule = a.rrule_string()
         if rule:
             ev.add("rrule", dict(part.split("=", 1) for part in rule.split(";")))
+            # Detached occurrences replace theirs through RECURRENCE-ID; the others are cancelled.
+            cancelled = sorted(set(a.exdates or ()) - detached.get(a.pk, set()))
+            if cancelled:
+                ev.add("exdate", [timezone.localtime(Appointment.parse_exdate(k)) for k in cancelled])
         if a.owner and a.owner.email:
             organizer = vCalAddress(f"mailto:{a.owner.email}")
             organizer.params["cn"] = vText(str(a.owner))

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.utils.translation import gettext_lazy as _
 from django_tasks import task
 
+from crm.core.jobs import retryable
 from crm.core.jobs.schedule import periodic
 
 from . import care, reminders
@@ -26,3 +27,13 @@ def send_birthday_reminders():
 @task()
 def run_care_rules():
     return care.run_care_rules()
+
+
+@retryable(max_attempts=4, backoff=timedelta(minutes=1))
+@task()
+def geocode_check_in(activity_id):
+    """Reverse geocoding of one check-in (ACT-6); a failing provider is retried, then shown as
+    failed on the jobs page. The check-in itself never depends on it."""
+    from .geocoding import fill_address
+
+    return fill_address(activity_id)

@@ -25,13 +25,14 @@ from django.utils.translation import gettext_lazy as _
 from crm.core.dictionary.fields import DictionaryField
 from crm.core.entities.base import Entity, EntityQuerySet, TimestampedMixin, VersionedMixin
 
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_OCCURRENCES = 500  # a recurring appointment expands to at most this many occurrences
 
 
 def validate_attachment_size(f):
-    if f and getattr(f, "size", 0) > MAX_ATTACHMENT_BYTES:
-        raise ValidationError(_("A file may have at most %(mb)d MB.") % {"mb": MAX_ATTACHMENT_BYTES // (1024 * 1024)})
+    """Kept for migration 0001 (the old single attachment field); the cap is the kernel's."""
+    from crm.core.attachments.services import validate_size
+
+    validate_size(f)
 
 
 class RecordLink(models.Model):
@@ -100,8 +101,6 @@ class Activity(RecordLink, Entity):
                                       related_name="+")
     outcome = models.TextField(_("outcome"), blank=True, max_length=10000)
     next_step = models.CharField(_("next step"), max_length=255, blank=True)
-    attachment = models.FileField(_("attachment"), upload_to="activities/%Y/%m/", blank=True, max_length=255,
-                                  validators=[validate_attachment_size])
     # Check-in for field visits (ACT-6): where the phone was, from the browser's Geolocation API.
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True,
                                    validators=[MinValueValidator(-90), MaxValueValidator(90)])
@@ -139,11 +138,20 @@ class Activity(RecordLink, Entity):
 
     def after_create(self, user):
         self.touch_record(self.occurred_at)
+        self.queue_geocoding()
 
     def after_update(self, user, changes):
         self.touch_record(self.occurred_at)
         if "contacts" in changes:
             self.touch_contacts()
+        if {"latitude", "longitude", "address"} & set(changes):
+            self.queue_geocoding()
+
+    def queue_geocoding(self):
+        """A check-in without a typed address: the optional geocoder fills it after commit (ACT-6)."""
+        from .geocoding import queue_for
+
+        queue_for(self)
 
     def touch_contacts(self):
         ids = list(self.contacts.values_list("pk", flat=True))
@@ -296,6 +304,13 @@ class Appointment(RecordLink, Entity):
     repeat_until = models.DateField(_("repeat until"), null=True, blank=True)
     remind_before = models.PositiveIntegerField(_("reminder"), null=True, blank=True, choices=REMIND_CHOICES)
     remind_at = models.DateTimeField(_("remind at"), null=True, blank=True, editable=False)
+    # RFC 5545 exceptions: the original starts (UTC, "YYYYMMDDTHHMMSSZ") the series no longer
+    # produces — cancelled occurrences (EXDATE) and those detached as their own appointments.
+    exdates = models.JSONField(_("excluded occurrences"), default=list, blank=True)
+    # A detached occurrence (RECURRENCE-ID): its series and the start it had in the series.
+    series = models.ForeignKey("self", verbose_name=_("series"), null=True, blank=True, editable=False,
+                               on_delete=models.SET_NULL, related_name="detached")
+    recurrence_id = models.DateTimeField(_("original start in the series"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("appointment")
@@ -322,6 +337,8 @@ class Appointment(RecordLink, Entity):
             self.end_at = self.end_at.replace(microsecond=0)
         if self.start_at and self.end_at and self.end_at < self.start_at:
             raise ValidationError({"end_at": _("The appointment cannot end before it starts.")})
+        if self.repeat and self.series_id:
+            raise ValidationError({"repeat": _("This is one occurrence of a series; it cannot repeat itself.")})
         if self.repeat:
             if self.repeat_count and self.repeat_until:
                 raise ValidationError({"repeat_until": _("Give either a number of times or an end date, not both.")})
@@ -343,6 +360,21 @@ class Appointment(RecordLink, Entity):
 
     def before_write(self, user):
         self.check_record_visible(user)
+        self._moved_by = None
+        if self.pk and self.repeat and self.exdates:
+            # The whole series moved (its form, the API): its exceptions move with it, unless the
+            # write sets them itself.
+            old = Appointment.all_objects.filter(pk=self.pk).values("start_at", "exdates").first()
+            if old and old["start_at"] != self.start_at and old["exdates"] == self.exdates:
+                delta = self.start_at - old["start_at"]
+                self.exdates = [self.exdate_key(self.parse_exdate(k) + delta) for k in self.exdates]
+                self._moved_by = delta
+
+    def after_update(self, user, changes):
+        if getattr(self, "_moved_by", None):
+            for pk, rid in Appointment.all_objects.filter(series=self, recurrence_id__isnull=False).values_list(
+                    "pk", "recurrence_id"):
+                Appointment.all_objects.filter(pk=pk).update(recurrence_id=rid + self._moved_by)
 
     @property
     def duration(self):
@@ -360,27 +392,65 @@ class Appointment(RecordLink, Entity):
             parts.append("UNTIL=" + end.astimezone(dt_timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
         return ";".join(parts)
 
-    def occurrences(self, start, end):
-        """Start times of the occurrences overlapping [start, end) (at most MAX_OCCURRENCES)."""
-        if not self.repeat:
-            return [self.start_at] if self.start_at < end and self.end_at > start else []
+    @staticmethod
+    def exdate_key(when):
+        """How an original start is stored in `exdates`: UTC, "YYYYMMDDTHHMMSSZ" (RFC 5545 form)."""
+        return when.astimezone(dt_timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+    @staticmethod
+    def parse_exdate(key):
+        return datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt_timezone.utc)
+
+    def _rule(self):
+        """The series' starts as naive wall-clock times (dateutil), exceptions not applied."""
         from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule
 
         freq = {"DAILY": DAILY, "WEEKLY": WEEKLY, "MONTHLY": MONTHLY}[self.repeat]
         local_start = timezone.localtime(self.start_at).replace(tzinfo=None)  # wall-clock recurrence
         until = datetime.combine(self.repeat_until, time(23, 59, 59)) if self.repeat_until else None
-        rule = rrule(freq, dtstart=local_start, interval=self.repeat_interval or 1,
+        return rrule(freq, dtstart=local_start, interval=self.repeat_interval or 1,
                      count=self.repeat_count or (None if until else MAX_OCCURRENCES), until=until)
+
+    def occurrences(self, start, end, with_excluded=False):
+        """Start times of the occurrences overlapping [start, end) (at most MAX_OCCURRENCES),
+        without the excluded ones (cancelled or detached: `exdates`)."""
+        if not self.repeat:
+            return [self.start_at] if self.start_at < end and self.end_at > start else []
         length = self.duration
         lo = timezone.localtime(start - length).replace(tzinfo=None)
         hi = timezone.localtime(end).replace(tzinfo=None)
+        skip = set() if with_excluded else set(self.exdates or ())
         out = []
-        for i, naive in enumerate(rule):
+        for i, naive in enumerate(self._rule()):
             if i >= MAX_OCCURRENCES or naive >= hi:
                 break
             if naive > lo:
-                out.append(timezone.make_aware(naive))
+                aware = timezone.make_aware(naive)
+                if not skip or self.exdate_key(aware) not in skip:
+                    out.append(aware)
         return out
+
+    def occurrence_index(self, when):
+        """How many occurrences of the rule (excluded ones included) come before `when`."""
+        naive = timezone.localtime(when).replace(tzinfo=None)
+        n = 0
+        for i, s in enumerate(self._rule()):
+            if i >= MAX_OCCURRENCES or s >= naive:
+                break
+            n += 1
+        return n
+
+    def has_occurrence(self, when, with_excluded=False):
+        """True when the series starts an occurrence at `when` (and it is not excluded)."""
+        if not self.repeat:
+            return when == self.start_at
+        naive = timezone.localtime(when).replace(tzinfo=None)
+        for i, s in enumerate(self._rule()):
+            if i >= MAX_OCCURRENCES or s > naive:
+                break
+            if s == naive:
+                return with_excluded or self.exdate_key(when) not in set(self.exdates or ())
+        return False
 
     def next_remind_at(self, now):
         """When the next reminder is due (the next occurrence minus the lead time), or None."""

@@ -1,21 +1,21 @@
 """Panels and buttons on detail pages: the linked record's open tasks and upcoming appointments
 with "Log activity / New task / New appointment" (every linkable entity), a task's assignees
-with their own status, its sub-tasks, an activity's attachment."""
+with their own status, its sub-tasks. (Files: the kernel's attachments panel.)"""
+
+from datetime import timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.core.access.scope import can
 from crm.core.entities.registry import DetailAction
 from crm.core.ui.panels import record_panel
 
 from . import links
-from .models import Activity, Appointment, Task, TaskStatus
+from .models import Appointment, Task, TaskStatus
 
 
 def _link_params(obj):
@@ -65,10 +65,23 @@ def subtasks_panel(request, task):
                             task.record_type), "record_id": task.record_id} if task.record_type_id else {})})
 
 
-def attachment_panel(request, activity):
-    body = render_to_string("activities/_attachment.html", {
-        "activity": activity, "editable": can(request.user, "activities", "edit")
-        and Activity.objects.for_user(request.user, "edit").filter(pk=activity.pk).exists(),
-        "url": reverse("activity-attachment", kwargs={"pk": activity.pk})}, request=request)
-    return {"key": "attachment", "title": _("Attachment"), "headers": [], "rows": [], "body": mark_safe(body),
-            "add_url": None, "more": False}
+OCCURRENCES_SHOWN = 10
+
+
+def occurrences_panel(request, appt):
+    """A series' next occurrences, each with its page to change or cancel it (ACT-2)."""
+    if not appt.repeat:
+        series = Appointment.objects.for_user(request.user).filter(pk=appt.series_id).first() if appt.series_id else None
+        if series is None:
+            return None
+        body = render_to_string("activities/_occurrences.html", {"appt": appt, "series": series}, request=request)
+        return {"key": "occurrences", "title": _("Series"), "headers": [], "rows": [], "count": 1,
+                "body": mark_safe(body), "add_url": None, "more": False}
+    now = timezone.now()
+    upcoming = appt.occurrences(max(now, appt.start_at - timedelta(seconds=1)), now + timedelta(days=400))
+    detached = list(Appointment.objects.for_user(request.user).filter(series=appt).order_by("start_at", "pk")[:50])
+    body = render_to_string("activities/_occurrences.html", {
+        "appt": appt, "upcoming": upcoming[:OCCURRENCES_SHOWN], "more": len(upcoming) > OCCURRENCES_SHOWN,
+        "detached": detached, "cancelled": len(appt.exdates or ()) - len(detached)}, request=request)
+    return {"key": "occurrences", "title": _("Occurrences"), "headers": [], "rows": [],
+            "count": len(upcoming), "body": mark_safe(body), "add_url": None, "more": False}

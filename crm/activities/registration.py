@@ -10,6 +10,7 @@ register_entity(
     Activity,
     EntitySpec(
         key="activities",
+        attachments=True,  # files on the record (crm.core.attachments)
         list_columns=["occurred_at", "kind", "subject", "record", "duration_minutes", "outcome", "next_step",
                       "participants", "address", "owner", "department", "updated_at"],
         default_columns=["occurred_at", "kind", "subject", "record", "next_step", "owner"],
@@ -26,7 +27,6 @@ register_entity(
         select_related=["owner", "department", "record_type"],
         prefetch_related=["participants", "contacts", "record"],
         menu=MenuEntry(group="work", icon="chat-left-text", order=30),
-        detail_panels=[panels.attachment_panel],
         shared_with="participants",
         testing="crm.activities.testing:ActivityTestData",
     ),
@@ -36,6 +36,7 @@ register_entity(
     Task,
     EntitySpec(
         key="tasks",
+        attachments=True,  # files on the record (crm.core.attachments)
         list_columns=["title", "priority", "due_at", "status", "assignees", "record", "parent", "remind_before",
                       "owner", "department", "completed_at", "updated_at"],
         default_columns=["title", "priority", "due_at", "status", "assignees", "record", "owner"],
@@ -62,6 +63,7 @@ register_entity(
     Appointment,
     EntitySpec(
         key="appointments",
+        attachments=True,  # files on the record (crm.core.attachments)
         list_columns=["start_at", "end_at", "title", "location", "invitees", "repeat", "record", "owner",
                       "department", "updated_at"],
         default_columns=["start_at", "end_at", "title", "location", "invitees", "owner"],
@@ -69,7 +71,8 @@ register_entity(
                      "repeat_interval", "repeat_count", "repeat_until", "record_type", "record_id", "description",
                      "tags"],
         detail_fields=["title", "start_at", "end_at", "all_day", "location", "invitees", "repeat", "repeat_interval",
-                       "repeat_count", "repeat_until", "remind_before", "remind_at", "record", "description", "tags",
+                       "repeat_count", "repeat_until", "series", "recurrence_id", "remind_before", "remind_at", "record",
+                       "description", "tags",
                        "owner", "department", "created_by", "created_at", "updated_by", "updated_at"],
         filter_fields={"title": ["icontains"], "owner": ["exact"], "department": ["exact"],
                        "start_at": ["gte", "lte"], "tags": ["exact"]},
@@ -79,6 +82,7 @@ register_entity(
         select_related=["owner", "department", "record_type"],
         prefetch_related=["invitees", "record"],
         menu=MenuEntry(group="work", icon="calendar-event", order=40),
+        detail_panels=[panels.occurrences_panel],
         shared_with="invitees",
         testing="crm.activities.testing:AppointmentTestData",
     ),

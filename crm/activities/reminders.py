@@ -58,7 +58,9 @@ def send_appointment_reminders(now=None):
     for appt in Appointment.objects.filter(remind_at__lte=now, remind_at__gt=now - GRACE).select_related("owner"):
         start = appt.remind_at + timedelta(minutes=appt.remind_before or 0)
         local = timezone.localtime(start)
-        people = {p.pk: p for p in [appt.owner, *appt.invitees.all()] if p is not None and p.is_active}
+        people = {}
+        if not appt.repeat or appt.has_occurrence(start):  # not an occurrence cancelled since (EXDATE)
+            people = {p.pk: p for p in [appt.owner, *appt.invitees.all()] if p is not None and p.is_active}
         url = reverse("appointments-detail", kwargs={"pk": appt.pk})
         for person in people.values():
             if send_once(f"appt:{appt.pk}:{start:%Y%m%d%H%M}", person, now, "appointment_reminder",

@@ -112,8 +112,13 @@ class AppointmentSerializer(LinkedSerializer):
         model = Appointment
         fields = META + ["title", "start_at", "end_at", "all_day", "location", "invitees", "remind_before",
                          "remind_at", "repeat", "repeat_interval", "repeat_count", "repeat_until", "rrule",
-                         "record_type", "record_id", "description", "tags", "force", "version"]
-        read_only_fields = READ_ONLY + ["remind_at"]
+                         "exdates", "series", "recurrence_id", "record_type", "record_id", "description", "tags",
+                         "force", "version"]
+        read_only_fields = READ_ONLY + ["remind_at", "exdates", "series", "recurrence_id"]
+        extra_kwargs = {"exdates": {"help_text": "Original starts (UTC, RFC 5545 form) the series no longer "
+                                                 "produces: cancelled or detached occurrences."},
+                        "series": {"help_text": "For a detached occurrence: its series."},
+                        "recurrence_id": {"help_text": "For a detached occurrence: its start in the series."}}
 
     @extend_schema_field(serializers.CharField())
     def get_rrule(self, obj):

@@ -97,7 +97,7 @@ def _windows(appt, lo, hi):
     return [(s, s + length) for s in appt.occurrences(lo, hi)]
 
 
-def conflicts_for(user, appt, people, limit=20):
+def conflicts_for(user, appt, people, limit=20, exclude=()):
     """Appointments of `people` (as owner or invitee) overlapping `appt` (any occurrence over the
     next year for a recurring one), other than `appt` itself. Those `user` may not see are
     listed without their title."""
@@ -116,6 +116,8 @@ def conflicts_for(user, appt, people, limit=20):
     qs = Appointment.objects.filter(who, when).distinct().order_by("start_at")
     if appt.pk:
         qs = qs.exclude(pk=appt.pk)
+    if exclude:
+        qs = qs.exclude(pk__in=list(exclude))
     candidates = list(qs.select_related("owner")[:500])
     visible = set(Appointment.objects.for_user(user).filter(pk__in=[c.pk for c in candidates]).values_list("pk", flat=True))
     invited = {}
@@ -189,3 +191,163 @@ def notify(recipients, kind, title, body="", url="", obj=None, actor=None):
     from crm.core.notifications import notify as centre_notify
 
     return centre_notify(recipients, kind, title, body=body, url=url, obj=obj, actor=actor)
+
+
+# --- one occurrence of a series (RFC 5545: EXDATE, RECURRENCE-ID, split with UNTIL) --------------
+
+THIS, FOLLOWING, ALL = "this", "following", "all"
+SCOPES = (THIS, FOLLOWING, ALL)
+SCOPE_LABELS = {THIS: _lazy("This occurrence only"), FOLLOWING: _lazy("This and the following occurrences"),
+                ALL: _lazy("The whole series")}
+# What an occurrence may change; the rest (recurrence, invitees, link) belongs to the series.
+OCCURRENCE_FIELDS = ("title", "start_at", "end_at", "all_day", "location", "description", "remind_before")
+_COPIED = ("title", "all_day", "location", "description", "remind_before", "record_type", "record_id")
+
+
+def _check_scope(scope):
+    if scope not in SCOPES:
+        raise ValidationError({"scope": _("Choose this occurrence, this and the following ones, or the whole "
+                                          "series.")})
+
+
+def _series_and_occurrence(user, pk, occurrence, version):
+    series = get_for_user_or_404(user, Appointment, pk, "edit")
+    if not series.repeat:
+        raise ValidationError({"occurrence": _("This appointment does not repeat.")})
+    if occurrence is None:
+        raise ValidationError({"occurrence": _("Give the start of the occurrence.")})
+    occurrence = occurrence.replace(microsecond=0)
+    if not series.has_occurrence(occurrence):
+        raise ValidationError({"occurrence": _("This appointment has no occurrence at that time (any more).")})
+    if version is not None and series.version != version:
+        raise services.ConflictError(series, version)
+    return series, occurrence
+
+
+def _times(series, occurrence, changes):
+    start = changes.get("start_at") or occurrence
+    end = changes.get("end_at")
+    if end is None:
+        end = start + (series.end_at - series.start_at)
+    return start.replace(microsecond=0), end.replace(microsecond=0)
+
+
+def _check_overlaps(user, series, probe, force):
+    if force:
+        return
+    found = [c for c in conflicts_for(user, probe, [series.owner, *series.invitees.all()], exclude=[series.pk])]
+    if found:
+        raise Overlaps(found)
+
+
+def _detach_copy(user, series, data, recurrence_id):
+    """A new appointment belonging to `series` (owned like it, with its invitees and tags)."""
+    values = {f: getattr(series, f) for f in _COPIED}
+    values.update(data)
+    values.update(series=series if recurrence_id else None, recurrence_id=recurrence_id)
+    if not values.get("repeat") and values.get("remind_before") is not None and (
+            values["start_at"] - timedelta(minutes=values["remind_before"]) < timezone.now()):
+        values["remind_before"] = None  # an occurrence in the past: no reminder to send any more
+    m2m = {"invitees": list(series.invitees.all()), "tags": list(series.tags.all())}
+    new = services.create(user, Appointment, values, m2m)
+    if new.owner_id != series.owner_id:  # an occurrence stays in the series owner's calendar
+        Appointment.all_objects.filter(pk=new.pk).update(owner=series.owner_id, department=series.department_id)
+        new.owner_id, new.department_id = series.owner_id, series.department_id
+    return new
+
+
+def _shift_keys(keys, delta):
+    return [Appointment.exdate_key(Appointment.parse_exdate(k) + delta) for k in keys]
+
+
+@transaction.atomic
+def edit_occurrence(user, pk, occurrence, scope, changes, version=None, force=False):
+    """Change one occurrence of a recurring appointment (`scope` "this"), it and the following
+    ones ("following": the series ends the day before, a new series starts there), or the
+    whole series ("all": a moved occurrence moves every occurrence by as much). `changes` holds
+    fields of OCCURRENCE_FIELDS. Version-checked against the series; overlaps refused unless
+    `force`. Returns the appointment that now holds the occurrence."""
+    _check_scope(scope)
+    unknown = set(changes) - set(OCCURRENCE_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: _("This cannot be changed for one occurrence.")})
+    series, occurrence = _series_and_occurrence(user, pk, occurrence, version)
+    start, end = _times(series, occurrence, changes)
+    if end < start:
+        raise ValidationError({"end_at": _("The appointment cannot end before it starts.")})
+    key = Appointment.exdate_key(occurrence)
+    first = occurrence == series.start_at
+    if scope == ALL or (scope == FOLLOWING and first):
+        return _edit_series(user, series, occurrence, start, end, changes, force)
+    if scope == THIS:
+        data = {**{k: v for k, v in changes.items()}, "start_at": start, "end_at": end}
+        probe = Appointment(start_at=start, end_at=end)
+        _check_overlaps(user, series, probe, force)
+        services.update(user, Appointment, series.pk, {"exdates": [*series.exdates, key]},
+                        expected_version=series.version)
+        return _detach_copy(user, series, data, occurrence)
+    # FOLLOWING: UNTIL on the old series, a new series from this occurrence.
+    delta = start - occurrence
+    remaining = None
+    if series.repeat_count:
+        before = series.occurrence_index(occurrence)
+        remaining = series.repeat_count - before
+    later = [k for k in series.exdates if k >= key]
+    data = {**changes, "start_at": start, "end_at": end, "repeat": series.repeat,
+            "repeat_interval": series.repeat_interval, "repeat_count": remaining,
+            "repeat_until": None if remaining else series.repeat_until,
+            "exdates": _shift_keys(later, delta)}
+    probe = Appointment(start_at=start, end_at=end, repeat=series.repeat, repeat_interval=series.repeat_interval,
+                        repeat_count=remaining, repeat_until=data["repeat_until"], exdates=data["exdates"])
+    _check_overlaps(user, series, probe, force)
+    last_day = timezone.localtime(occurrence).date() - timedelta(days=1)
+    services.update(user, Appointment, series.pk, {
+        "repeat_until": last_day, "repeat_count": None, "exdates": [k for k in series.exdates if k < key]},
+        expected_version=series.version)
+    new = _detach_copy(user, series, data, None)
+    for d in Appointment.all_objects.filter(series=series, recurrence_id__gte=occurrence):
+        Appointment.all_objects.filter(pk=d.pk).update(series=new, recurrence_id=d.recurrence_id + delta)
+    return new
+
+
+def _edit_series(user, series, occurrence, start, end, changes, force):
+    delta = start - occurrence
+    length = end - start
+    data = {k: v for k, v in changes.items() if k not in ("start_at", "end_at")}
+    data["start_at"] = series.start_at + delta
+    data["end_at"] = data["start_at"] + length
+    if delta:
+        data["exdates"] = _shift_keys(series.exdates, delta)
+    probe = Appointment(pk=series.pk, start_at=data["start_at"], end_at=data["end_at"], repeat=series.repeat,
+                        repeat_interval=series.repeat_interval, repeat_count=series.repeat_count,
+                        repeat_until=series.repeat_until, exdates=data.get("exdates", series.exdates))
+    _check_overlaps(user, series, probe, force)
+    updated = services.update(user, Appointment, series.pk, data, expected_version=series.version)
+    if delta:
+        for d in Appointment.all_objects.filter(series=series, recurrence_id__isnull=False):
+            Appointment.all_objects.filter(pk=d.pk).update(recurrence_id=d.recurrence_id + delta)
+    return updated
+
+
+@transaction.atomic
+def cancel_occurrence(user, pk, occurrence, scope, version=None):
+    """Delete one occurrence (EXDATE), it and the following ones (UNTIL the day before), or the
+    whole series (to the recycle bin, with its detached occurrences)."""
+    _check_scope(scope)
+    series, occurrence = _series_and_occurrence(user, pk, occurrence, version)
+    key = Appointment.exdate_key(occurrence)
+    first = occurrence == series.start_at
+    if scope == THIS:
+        return services.update(user, Appointment, series.pk, {"exdates": [*series.exdates, key]},
+                               expected_version=series.version)
+    if scope == ALL or first:
+        for d in Appointment.objects.filter(series=series):
+            services.delete(user, Appointment, d.pk)
+        services.delete(user, Appointment, series.pk)
+        return None
+    for d in Appointment.objects.filter(series=series, recurrence_id__gte=occurrence):
+        services.delete(user, Appointment, d.pk)
+    last_day = timezone.localtime(occurrence).date() - timedelta(days=1)
+    return services.update(user, Appointment, series.pk, {
+        "repeat_until": last_day, "repeat_count": None, "exdates": [k for k in series.exdates if k < key]},
+        expected_version=series.version)

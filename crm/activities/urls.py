@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import links, views
+from . import api, links, views
 
 urlpatterns = [
     path("tasks/mine/", views.task_lists, name="tasks-mine"),
@@ -10,10 +10,14 @@ urlpatterns = [
     path("calendar/", views.calendar_page, name="calendar"),
     path("calendar/events/", views.calendar_events, name="calendar-events"),
     path("calendar/events/<int:pk>/move/", views.calendar_move, name="calendar-move"),
+    path("appointments/<int:pk>/occurrence/", views.appointment_occurrence, name="appointment-occurrence"),
+    path("api/v1/appointments/<int:pk>/occurrence/", api.AppointmentOccurrenceView.as_view(),
+         name="api-appointments-occurrence"),
+    path("api/v1/appointments/<int:pk>/cancel-occurrence/", api.AppointmentCancelOccurrenceView.as_view(),
+         name="api-appointments-cancel-occurrence"),
     path("calendar/subscribe/", views.calendar_subscribe, name="calendar-subscribe"),
     path("calendar/feed/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
     path("activities/check-in/", views.check_in, name="check-in"),
-    path("activities/<int:pk>/attachment/", views.activity_attachment, name="activity-attachment"),
 ]
 urlpatterns += [
     path(f"{spec.key}/<int:pk>/log-activity/", views.log_activity, {"key": spec.key}, name=f"{spec.key}-log-activity")

@@ -2,16 +2,15 @@
 the private iCalendar feed, check-in, attachments, task split and status."""
 
 import json
-import mimetypes
-import os
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,8 +25,8 @@ from crm.core.entities.services import ConflictError
 from crm.core.ui.params import parse_id
 
 from . import services
-from .forms import ActivityForm
-from .models import Activity, Appointment, CalendarFeed, Task, TaskAssignment, TaskStatus, validate_attachment_size
+from .forms import ActivityForm, OccurrenceForm
+from .models import Activity, Appointment, CalendarFeed, Task, TaskAssignment, TaskStatus
 
 TASK_LIST_LIMIT = 200
 
@@ -215,17 +214,21 @@ def calendar_events(request):
     events = []
     for a in qs[:2000]:
         length = a.end_at - a.start_at
-        for n, s in enumerate(a.occurrences(start, end)):
+        detail = reverse("appointments-detail", kwargs={"pk": a.pk})
+        for s in a.occurrences(start, end):
+            occurrence = s.astimezone(dt_timezone.utc).isoformat() if a.repeat else None
             events.append({
-                "id": f"{a.pk}" if not a.repeat else f"{a.pk}-{n}",
+                "id": f"{a.pk}" if not a.repeat else f"{a.pk}@{Appointment.exdate_key(s)}",
                 "title": a.title,
                 "start": timezone.localtime(s).isoformat(),
                 "end": timezone.localtime(s + length).isoformat(),
                 "allDay": a.all_day,
-                "url": reverse("appointments-detail", kwargs={"pk": a.pk}),
-                "editable": a.pk in editable and not a.repeat,
+                "url": (reverse("appointment-occurrence", kwargs={"pk": a.pk}) + "?" + urlencode({"at": occurrence})
+                        if a.repeat else detail),
+                "editable": a.pk in editable,
                 "extendedProps": {"pk": a.pk, "version": a.version, "location": a.location, "owner": str(a.owner or ""),
-                                  "invitees": [str(i) for i in a.invitees.all()], "recurring": bool(a.repeat)},
+                                  "invitees": [str(i) for i in a.invitees.all()], "recurring": bool(a.repeat),
+                                  "occurrence": occurrence, "series": a.series_id},
             })
     return JsonResponse(events, safe=False)
 
@@ -245,8 +248,14 @@ def calendar_move(request, pk):
     if start is None:
         return JsonResponse({"error": _("Give the new start.")}, status=400)
     force = str(data.get("force", "")).lower() in ("1", "true", "on")
+    occurrence = _parse_when(data.get("occurrence")) if data.get("occurrence") else None
     try:
-        appt = services.move_appointment(request.user, pk, start, end, version, force=force)
+        if occurrence is not None:  # one occurrence of a series: this / this and following / all
+            appt = services.edit_occurrence(request.user, pk, occurrence, data.get("scope") or services.THIS,
+                                            {"start_at": start, **({"end_at": end} if end else {})}, version,
+                                            force=force)
+        else:
+            appt = services.move_appointment(request.user, pk, start, end, version, force=force)
     except services.Overlaps as exc:
         return JsonResponse({"error": str(exc), "conflicts": exc.conflicts}, status=409)
     except ConflictError as exc:
@@ -254,8 +263,58 @@ def calendar_move(request, pk):
     except ValidationError as exc:
         return JsonResponse({"error": " ".join(exc.messages),
                              "fields": getattr(exc, "message_dict", {})}, status=400)
-    return JsonResponse({"ok": True, "version": appt.version, "start": appt.start_at.isoformat(),
-                         "end": appt.end_at.isoformat()})
+    return JsonResponse({"ok": True, "id": appt.pk, "version": appt.version, "start": appt.start_at.isoformat(),
+                         "end": appt.end_at.isoformat(), "reload": occurrence is not None})
+
+
+@login_required
+def appointment_occurrence(request, pk):
+    """One occurrence of a recurring appointment: change it (this one / this and the following /
+    the whole series) or cancel it the same ways."""
+    user = request.user
+    _need(user, "appointments")
+    series = get_for_user_or_404(user, Appointment, pk)
+    at = _parse_when(request.GET.get("at") or request.POST.get("occurrence"))
+    if not series.repeat or at is None or not series.has_occurrence(at.replace(microsecond=0)):
+        raise Http404
+    at = at.replace(microsecond=0)
+    may_edit = can(user, "appointments", "edit") and Appointment.objects.for_user(user, "edit").filter(
+        pk=series.pk).exists()
+    length = series.end_at - series.start_at
+    form = OccurrenceForm(request.POST or None, initial={
+        "title": series.title, "start_at": timezone.localtime(at), "end_at": timezone.localtime(at + length),
+        "location": series.location, "description": series.description, "scope": services.THIS,
+        "version": series.version})
+    conflicts = None
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied(_("You do not have permission to do this."))
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                if request.POST.get("action") == "cancel":
+                    kept = services.cancel_occurrence(user, pk, at, d["scope"], version=d["version"])
+                    messages.success(request, _("The occurrence was cancelled."))
+                    return redirect("appointments-detail", pk=kept.pk) if kept else redirect("calendar")
+                changes = {k: d[k] for k in ("title", "start_at", "end_at", "location", "description")}
+                appt = services.edit_occurrence(user, pk, at, d["scope"], changes, version=d["version"],
+                                                force=d["save_anyway"])
+            except services.Overlaps as exc:
+                conflicts = exc.conflicts
+                form.add_error(None, _("This appointment overlaps others. Tick “Save anyway” to keep it all the "
+                                       "same."))
+            except ConflictError:
+                form.add_error(None, _("Someone else changed this series meanwhile; reload the page and try again."))
+            except ValidationError as exc:
+                from crm.core.ui.views import _apply_errors
+
+                _apply_errors(form, exc)
+            else:
+                messages.success(request, _("Your changes were saved."))
+                return redirect("appointments-detail", pk=appt.pk)
+    return render(request, "activities/occurrence.html", {
+        "series": series, "at": at, "form": form, "may_edit": may_edit, "conflicts": conflicts,
+    }, status=400 if request.method == "POST" else 200)
 
 
 @login_required
@@ -302,7 +361,7 @@ def check_in(request):
     _need(user, "activities", "create")
     initial = {"kind": "visit", "occurred_at": timezone.now()}
     initial.update({k: v for k, v in request.GET.items() if k in ("record_type", "record_id", "subject")})
-    form = ActivityForm(request.POST or None, initial=initial, user=user)
+    form = ActivityForm(request.POST or None, request.FILES or None, initial=initial, user=user)
     if request.method == "POST":
         if not request.POST.get("latitude") or not request.POST.get("longitude"):
             form.is_valid()
@@ -311,7 +370,9 @@ def check_in(request):
             data, m2m, _v = form.service_data()
             data["kind"] = "visit"
             try:
-                obj = entity_services.create(user, Activity, data, m2m)
+                with transaction.atomic():  # the visit and its photos: all or nothing
+                    obj = entity_services.create(user, Activity, data, m2m)
+                    form.after_save(obj)
             except ValidationError as exc:
                 from crm.core.ui.views import _apply_errors
 
@@ -320,46 +381,10 @@ def check_in(request):
                 messages.success(request, _("Checked in at %(time)s.") % {
                     "time": timezone.localtime(obj.checked_in_at).strftime("%H:%M")})
                 return redirect("activities-detail", pk=obj.pk)
-    fields = [form[n] for n in ("subject", "record_type", "record_id", "contacts", "address", "outcome", "next_step")]
-    return render(request, "activities/check_in.html", {"form": form, "fields": fields},
+    fields = [form[n] for n in ("subject", "record_type", "record_id", "contacts", "address", "outcome", "next_step",
+                                "files")]
+    from .geocoding import configured
+
+    return render(request, "activities/check_in.html", {"form": form, "fields": fields,
+                                                        "geocoding": configured() is not None},
                   status=400 if request.method == "POST" else 200)
-
-
-@login_required
-def activity_attachment(request, pk):
-    """GET: download the attachment (as an attachment, never inline); POST: upload or replace it."""
-    user = request.user
-    _need(user, "activities")
-    if request.method == "POST":
-        activity = get_for_user_or_404(user, Activity, pk, "edit")
-        upload = request.FILES.get("file")
-        if upload is None:
-            messages.error(request, _("Choose a file first."))
-            return redirect("activities-detail", pk=activity.pk)
-        try:
-            validate_attachment_size(upload)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-            return redirect("activities-detail", pk=activity.pk)
-        field = Activity._meta.get_field("attachment")
-        name = default_storage.save(field.generate_filename(activity, os.path.basename(upload.name)), upload)
-        old = activity.attachment.name
-        try:
-            entity_services.update(user, Activity, activity.pk, {"attachment": name})
-        except Exception:
-            default_storage.delete(name)
-            raise
-        if old and old != name:
-            default_storage.delete(old)
-        messages.success(request, _("The file was attached."))
-        return redirect("activities-detail", pk=activity.pk)
-    activity = get_for_user_or_404(user, Activity, pk)
-    if not activity.attachment or not default_storage.exists(activity.attachment.name):
-        raise Http404
-    filename = os.path.basename(activity.attachment.name)
-    response = FileResponse(default_storage.open(activity.attachment.name, "rb"), as_attachment=True,
-                            filename=filename,
-                            content_type=mimetypes.guess_type(filename)[0] or "application/octet-stream")
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-

@@ -12,6 +12,7 @@ register_entity(
     Customer,
     EntitySpec(
         key="customers",
+        attachments=True,  # files on the record (crm.core.attachments)
         list_columns=[
             "code", "name", "mnemonic_code", "customer_type", "level", "status", "industry", "source",
             "credit_rating", "credit_limit", "phone", "email", "province", "city", "owner", "department",
@@ -51,6 +52,7 @@ register_entity(
     Contact,
     EntitySpec(
         key="contacts",
+        attachments=True,  # files on the record (crm.core.attachments)
         list_columns=[
             "name", "customer", "gender", "title", "dept", "is_primary", "mobile", "office_phone", "email",
             "wechat", "birthday", "owner", "department", "updated_at",

@@ -79,6 +79,14 @@ def make_work(rng, users, customers_per_user=8):
                     appt.invitees.add(rng.choice(colleagues))
         monday = today - timedelta(days=today.weekday())
         start = timezone.make_aware(datetime(monday.year, monday.month, monday.day, 9))
-        Appointment.objects.create(owner=user, department_id=user.department_id, created_by=user, title="周例会",
-                                   location="会议室 B", start_at=start, end_at=start + timedelta(hours=1),
-                                   repeat="WEEKLY", repeat_count=12)
+        weekly = Appointment.objects.create(owner=user, department_id=user.department_id, created_by=user,
+                                            title="周例会", location="会议室 B", start_at=start,
+                                            end_at=start + timedelta(hours=1), repeat="WEEKLY", repeat_count=12)
+        # One occurrence moved to Tuesday afternoon (RECURRENCE-ID), one cancelled (EXDATE) (ACT-2).
+        third, fifth = start + timedelta(weeks=2), start + timedelta(weeks=4)
+        moved = third + timedelta(days=1, hours=5)
+        weekly.exdates = [Appointment.exdate_key(third), Appointment.exdate_key(fifth)]
+        weekly.save(update_fields=["exdates"])
+        Appointment.objects.create(owner=user, department_id=user.department_id, created_by=user,
+                                   title="周例会（改期）", location="会议室 B", start_at=moved,
+                                   end_at=moved + timedelta(hours=1), series=weekly, recurrence_id=third)

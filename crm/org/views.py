@@ -23,6 +23,7 @@ from crm.core.audit import log
 from crm.core.audit.models import AuditEntry
 from crm.core.entities import services
 from crm.core.entities.registry import ACTIONS, all_specs
+from crm.core.jobs import enqueue_after_commit
 from crm.core.ui.params import parse_id
 
 from .models import Department, User
@@ -56,7 +57,7 @@ class QueuedPasswordResetForm(PasswordResetForm):
                   html_email_template_name=None):
         subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
         body = loader.render_to_string(email_template_name, context)
-        send_email.enqueue(subject, body, [to_email], None, from_email)
+        enqueue_after_commit(send_email, subject, body, [to_email], None, from_email)
 
 
 class PasswordResetView(auth_views.PasswordResetView):

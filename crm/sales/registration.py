@@ -17,6 +17,7 @@ register_entity(
     Lead,
     EntitySpec(
         key="leads",
+        attachments=True,  # files on the record (crm.core.attachments)
         list_columns=[
             "code", "name", "company", "title", "mobile", "email", "province", "city", "industry", "source",
             "campaign_code", "status", "score", "next_follow_up", "last_activity_at", "owner", "department",
@@ -62,6 +63,7 @@ register_entity(
     Opportunity,
     EntitySpec(
         key="opportunities",
+        attachments=True,  # files on the record (crm.core.attachments)
         list_columns=[
             "code", "name", "customer", "pipeline", "stage", "amount", "probability", "start_date",
             "expected_close_date", "status", "next_step", "lost_reason", "lost_to", "owner", "department",

@@ -77,3 +77,39 @@ def test_create_and_drag_an_appointment(ui, people):
     page.wait_for_selector("[data-testid=home-appointments]")
     ui.screenshot("home-with-work")
     ui.log.assert_clean()
+
+
+def test_drag_one_occurrence_of_a_series_this_occurrence_only(ui, people):
+    """A daily series: drag today's occurrence to 13:00, choose "This occurrence only"; the others
+    stay at 9:00 and the moved one becomes its own appointment of the series (RECURRENCE-ID)."""
+    planner, _colleague = people
+    page = ui.page
+    series = services.create(planner, Appointment, {"title": "Daily stand-up", "start_at": today_at(9),
+                                                    "end_at": today_at(10), "repeat": "DAILY", "repeat_count": 3})
+    ui.login("planner")
+    ui.go("/calendar/")
+    page.wait_for_selector("#calendar[data-loaded='1']")
+    day = timezone.localdate().isoformat()
+    event = page.locator(f"td.fc-timegrid-col[data-date='{day}'] [data-appointment='{series.pk}']").first
+    event.wait_for()
+    box = event.bounding_box()
+    target = page.locator(".fc-timegrid-slot-lane[data-time='13:00:00']").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 5)
+    page.mouse.down()
+    steps = 20
+    for i in range(1, steps + 1):
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 5 + (target["y"] + 3 - box["y"] - 5) * i / steps)
+    page.mouse.up()
+
+    page.wait_for_selector("#calendar[data-last-move='choose']")
+    assert page.locator("[data-testid=cal-scope]").is_visible()
+    assert not Appointment.objects.filter(series=series).exists()  # nothing saved before the choice
+    page.click("[data-testid=cal-scope-this]")
+    page.wait_for_selector("#calendar[data-last-move='ok']")
+    moved = Appointment.objects.get(series=series)
+    assert timezone.localtime(moved.start_at).hour == 13 and moved.recurrence_id == today_at(9)
+    series.refresh_from_db()
+    assert series.exdates == [Appointment.exdate_key(today_at(9))] and series.start_at == today_at(9)
+    page.wait_for_selector(f"[data-appointment='{moved.pk}']")  # the calendar reloaded the moved occurrence
+    ui.screenshot("calendar-occurrence-moved")
+    ui.log.assert_clean()

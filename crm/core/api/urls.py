@@ -2,6 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from ..attachments.urls import api_urlpatterns as attachments_api_urlpatterns
 from ..customfields.api import CustomFieldViewSet
 from ..dictionary.views import ParametersAPIView
 from ..entities.registry import all_specs
@@ -20,7 +21,7 @@ def api_urlpatterns():
     router.register("custom-fields", CustomFieldViewSet, basename="api-custom-fields")  # SYS-11
     return [
         path("api/v1/search/", SearchAPIView.as_view(), name="api-search"),
-        *jobs_api_urlpatterns, *notifications_api_urlpatterns,
+        *jobs_api_urlpatterns, *notifications_api_urlpatterns, *attachments_api_urlpatterns,
         path("api/v1/", include(router.urls)),
         path("api/v1/parameters/", ParametersAPIView.as_view(), name="api-parameters"),
         *io_api_urlpatterns(),  # imports and exports (INT-4)

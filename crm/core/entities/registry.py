@@ -62,6 +62,9 @@ class EntitySpec:
     # A path to users who may also view a record whatever its owner (e.g. "assignments__user"): with
     # any view grant, a task's assignees and an appointment's invitees see it (never edit it).
     shared_with: str | None = None
+    # Files attach to the records (kernel mechanism 5, crm.core.attachments): an "Attachments"
+    # panel on the detail page and /api/v1/attachments/?content_type=<key>&object_id=<id>.
+    attachments: bool = False
 
     model: type | None = None
 

@@ -47,7 +47,7 @@ def importable_columns(spec, user):
     form = blank_form(spec, user)
     cols = []
     for name, field in form.fields.items():
-        if name in SKIP or isinstance(field.widget, forms.HiddenInput):
+        if name in SKIP or isinstance(field.widget, forms.HiddenInput) or isinstance(field, forms.FileField):
             continue
         labels = []
         for lang in ("zh-hans", "en"):

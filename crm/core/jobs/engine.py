@@ -42,7 +42,7 @@ from django.utils.module_loading import import_string
 from django_tasks import TaskContext, task
 from django_tasks.base import Task
 
-from .models import IdempotencyKey, Job
+from .models import WORKER_LOST, IdempotencyKey, Job
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ def _retry_and_recover(now, counts):
 
     stale = Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=now - stale_after())
     for job in stale:
-        fields = {"error": "WorkerLost: the worker stopped while running this job", "traceback": "",
+        fields = {"error": WORKER_LOST, "traceback": "",
                   "finished_at": now, "claim": "", "lost": F("lost") + 1}
         if job.lost < MAX_LOST:
             # A lost worker is not the job's failure: it runs again, even if it is not retryable

@@ -10,7 +10,12 @@ many schedulers run. `IdempotencyKey` makes an effect happen once however often 
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+
+# Stored as written (English, like tracebacks); shown translated in the reader's language.
+WORKER_LOST = gettext_noop("WorkerLost: the worker stopped while running this job")
+TRANSLATED_ERRORS = {WORKER_LOST}
 
 
 class Job(models.Model):
@@ -65,6 +70,11 @@ class Job(models.Model):
     @property
     def name(self):
         return self.task_path.rsplit(".", 1)[-1]
+
+    @property
+    def error_display(self):
+        """The error in the reader's language where it is one of the engine's own messages."""
+        return gettext(self.error) if self.error in TRANSLATED_ERRORS else self.error
 
     @property
     def progress_percent(self):

@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("jobs/", views.jobs_page, name="jobs"),
+    path("jobs/live/", views.jobs_live, name="jobs-live"),
     path("jobs/<int:pk>/", views.job_detail, name="job-detail"),
     path("jobs/<int:pk>/retry/", views.job_retry, name="job-retry"),
     path("jobs/periodic/<str:name>/run/", views.periodic_run, name="periodic-run"),

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -29,6 +30,7 @@ add_menu_item("settings", gettext_lazy("Background jobs"), "jobs", icon="gear-wi
               order=80)
 
 PAGE = 50
+PENDING = (Job.Status.QUEUED, Job.Status.RUNNING)  # the page polls while any job is in these
 
 
 def _require(user):
@@ -50,9 +52,7 @@ def status_counts():
     return [{"status": s, "label": label, "count": counts.get(s, 0)} for s, label in Job.Status.choices]
 
 
-@login_required
-def jobs_page(request):
-    _require(request.user)
+def _list_context(request):
     status = request.GET.get("status", "")
     if status and status not in Job.Status.values:
         status = ""
@@ -63,10 +63,25 @@ def jobs_page(request):
     rows = _jobs(status, before)
     more = len(rows) > PAGE
     rows = rows[:PAGE]
-    return render(request, "jobs/jobs.html", {
-        "rows": rows, "status": status, "counts": status_counts(), "periodic": overview(),
-        "next_before": rows[-1].pk if more else None, "statuses": Job.Status,
-    })
+    counts = status_counts()
+    pending = any(c["count"] for c in counts if c["status"] in PENDING)
+    query = urlencode({k: v for k, v in (("status", status), ("before", before or "")) if v})
+    return {"rows": rows, "status": status, "counts": counts, "pending": pending, "query": query,
+            "next_before": rows[-1].pk if more else None, "statuses": Job.Status}
+
+
+@login_required
+def jobs_page(request):
+    _require(request.user)
+    return render(request, "jobs/jobs.html", {**_list_context(request), "periodic": overview()})
+
+
+@login_required
+def jobs_live(request):
+    """The status counts and the table, for the page's htmx poll: it carries the poll trigger
+    only while jobs are queued or running, so an idle page stops asking."""
+    _require(request.user)
+    return render(request, "jobs/_live.html", _list_context(request))
 
 
 @login_required

@@ -13,6 +13,10 @@ from django.utils.translation import gettext as _
 from ..access.masking import present
 
 
+# Labels of names that audit entries use but that are no model field ("attachments"), by app.
+EXTRA_LABELS = {}
+
+
 def field_label(model, name):
     if name.startswith(("cf_", "custom.")):  # a custom field (SYS-11)
         from ..customfields.ui import label
@@ -24,6 +28,8 @@ def field_label(model, name):
             return capfirst(field.related_model._meta.verbose_name_plural)
         return capfirst(field.verbose_name)
     except Exception:
+        if name in EXTRA_LABELS:
+            return capfirst(str(EXTRA_LABELS[name]))
         # A computed attribute (property) labels itself with `short_description`.
         attr = getattr(model, name, None)
         return capfirst(getattr(getattr(attr, "fget", attr), "short_description", name))

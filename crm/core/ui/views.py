@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -142,7 +143,7 @@ def entity_detail(request, key, pk):
         "masked": [n for n in spec.masked_fields if getattr(obj, n, None)],
         "can_reveal": can_reveal(request.user, spec),
         "timeline": _timeline_items(obj, request.user),
-        "panels": [p(request, obj) for p in spec.detail_panels],
+        "panels": [p(request, obj) for p in spec.detail_panels + _attachment_panels(spec)],
         "detail_actions": [(a, reverse(a.url_name, kwargs={"pk": obj.pk})) for a in spec.detail_actions
                            if a.special is None or has_special(request.user, a.special)],
         "perms": perms_for(request.user, spec),
@@ -150,6 +151,14 @@ def entity_detail(request, key, pk):
         and spec.model.objects.for_user(request.user, "edit").filter(pk=obj.pk).exists(),
     }
     return render(request, "crm/entity/detail.html", ctx)
+
+
+def _attachment_panels(spec):
+    if not spec.attachments:
+        return []
+    from ..attachments.views import attachments_panel
+
+    return [attachments_panel]
 
 
 def _timeline_items(obj, user=None):
@@ -187,6 +196,14 @@ def _render_form(request, spec, form, obj=None, conflict=None, status=200, title
     }, status=status)
 
 
+def _after_save(form, obj):
+    """A form may save more after its record, in the same transaction (`after_save(obj)`: the
+    files of a form with a multi-file input)."""
+    after = getattr(form, "after_save", None)
+    if after is not None:
+        after(obj)
+
+
 def _apply_errors(form, exc):
     if hasattr(exc, "error_dict"):
         for field, errors in exc.error_dict.items():
@@ -214,7 +231,7 @@ def entity_create(request, key, copy_from=None):
                 initial[n] = _("%(name)s (copy)") % {"name": initial[n]}
     else:
         initial = {k: v for k, v in request.GET.items() if k in spec.form_fields}
-    form = Form(request.POST or None, initial=initial, user=request.user, spec=spec)
+    form = Form(request.POST or None, request.FILES or None, initial=initial, user=request.user, spec=spec)
     if request.method == "POST" and form.is_valid():
         data, m2m, _version = form.service_data()
         if spec.duplicate_keys and not request.POST.get("save_anyway"):
@@ -226,7 +243,9 @@ def entity_create(request, key, copy_from=None):
                 return _render_form(request, spec, form, status=409, duplicates=found,
                                     title=_("New %(entity)s") % {"entity": spec.label})
         try:
-            obj = services.create(request.user, spec.model, data, m2m)
+            with transaction.atomic():  # the record and what its form saves after it (files): all or nothing
+                obj = services.create(request.user, spec.model, data, m2m)
+                _after_save(form, obj)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
@@ -249,7 +268,7 @@ def entity_edit(request, key, pk):
     from ..entities.duplicates import duplicates_on_edit, key_values
 
     keys_before = key_values(spec, obj)  # the form writes into obj: take the keys first
-    form = Form(request.POST or None, instance=obj, user=request.user, spec=spec)
+    form = Form(request.POST or None, request.FILES or None, instance=obj, user=request.user, spec=spec)
     conflict = None
     if request.method == "POST" and form.is_valid():
         data, m2m, version = form.service_data()
@@ -260,7 +279,9 @@ def entity_edit(request, key, pk):
                 return _render_form(request, spec, form, obj=obj, status=409, duplicates=found,
                                     title=_("Edit %(entity)s") % {"entity": spec.label})
         try:
-            obj = services.update(request.user, spec.model, obj.pk, data, m2m, expected_version=version)
+            with transaction.atomic():
+                obj = services.update(request.user, spec.model, obj.pk, data, m2m, expected_version=version)
+                _after_save(form, obj)
         except services.ConflictError as exc:
             conflict = exc
             # Keep what the user typed; the next save is a deliberate overwrite of the new version.

@@ -1,5 +1,6 @@
 // The calendar page (ACT-2): FullCalendar fed by /calendar/events/, drag and resize to
-// reschedule through /calendar/events/<id>/move/ (version-checked), with the conflict warning.
+// reschedule through /calendar/events/<id>/move/ (version-checked), with the conflict warning;
+// a dragged occurrence of a series asks first: this occurrence, this and following, or all.
 (function () {
   "use strict";
 
@@ -15,7 +16,10 @@
     var conflictList = document.getElementById("cal-conflict-list");
     var errorBox = document.getElementById("cal-error");
     var person = document.getElementById("cal-person");
-    var pending = null; // {info, body}: a move waiting for "save anyway"
+    var scopeBox = document.getElementById("cal-scope");
+    var pending = null; // a move waiting for "save anyway"
+    var pendingScope = null; // the scope chosen for a dragged occurrence
+    var choosing = null; // a dragged occurrence waiting for its scope
 
     function who() {
       var checked = document.querySelector('input[name="who"]:checked');
@@ -25,6 +29,19 @@
     function hideNotes() {
       conflictBox.classList.add("d-none");
       errorBox.classList.add("d-none");
+      scopeBox.classList.add("d-none");
+    }
+
+    function moved(info) {
+      hideNotes();
+      if (info.event.extendedProps.recurring) {
+        choosing = info;
+        scopeBox.classList.remove("d-none");
+        el.dataset.lastMove = "choose";
+        return;
+      }
+      pendingScope = null;
+      send(info, false);
     }
 
     function showError(text) {
@@ -40,6 +57,10 @@
         version: ev.extendedProps.version,
         force: force ? 1 : 0,
       };
+      if (ev.extendedProps.recurring) {
+        body.occurrence = ev.extendedProps.occurrence;
+        body.scope = pendingScope || "this";
+      }
       var url = el.dataset.move.replace(/0\/move\/$/, ev.extendedProps.pk + "/move/");
       return fetch(url, {
         method: "POST",
@@ -54,6 +75,7 @@
           pending = null;
           hideNotes();
           el.dataset.lastMove = "ok";
+          if (res.data.reload) calendar.refetchEvents();
           return;
         }
         if (res.status === 409 && res.data.conflicts) {
@@ -103,8 +125,8 @@
           .then(function (data) { success(data); el.dataset.loaded = "1"; })
           .catch(failure);
       },
-      eventDrop: function (info) { hideNotes(); send(info, false); },
-      eventResize: function (info) { hideNotes(); send(info, false); },
+      eventDrop: function (info) { moved(info); },
+      eventResize: function (info) { moved(info); },
       dateClick: function (info) {
         if (!el.dataset.new) return;
         var start = info.dateStr.length > 10 ? info.dateStr.slice(0, 16) : info.dateStr + "T09:00";
@@ -118,6 +140,17 @@
     });
     calendar.render();
 
+    scopeBox.querySelectorAll("[data-scope]").forEach(function (btn) {
+      btn.addEventListener("click", function () {
+        var info = choosing;
+        choosing = null;
+        scopeBox.classList.add("d-none");
+        if (!info) return;
+        if (btn.dataset.scope === "") { info.revert(); el.dataset.lastMove = "reverted"; return; }
+        pendingScope = btn.dataset.scope;
+        send(info, false);
+      });
+    });
     document.getElementById("cal-save-anyway").addEventListener("click", function () {
       if (pending) send(pending, true);
     });
