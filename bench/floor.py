@@ -108,7 +108,7 @@ def search(ctx, q, per_entity=20):
     (crm/core/search): the matching entries whose record is in the user's scope, exact and prefix
     matches first, newest first, 21 at most; then those records' shown columns. Text of 3+
     characters is a substring (trigram index / FTS5), 2 characters a bigram token, a phone tail
-    the t<digits> token (or any digit run for someone who may reveal phones, as here)."""
+    the t<digits> token (five or more digits: any run of them for someone who may reveal phones)."""
     from django.contrib.contenttypes.models import ContentType
 
     from crm.core.access.scope import Scope, has_special, scope_level
@@ -139,13 +139,13 @@ def search(ctx, q, per_entity=20):
                          else "e.id IN (SELECT rowid FROM search_fts_grams WHERE search_fts_grams MATCH %s)")
             params.append(text if pg else f'"{text}"')
         if phone_digits and spec.masked_fields.keys() & set(spec.search_fields):
-            if reveal:
-                conds.append("e.phones LIKE %s" if pg else "e.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)")
-                params.append(f"%{phone_digits}%" if pg else f'phones : "{phone_digits}"')
-            elif len(phone_digits) <= 4:
+            if len(phone_digits) <= 4:  # a tail (尾号), for everyone
                 conds.append("string_to_array(e.grams, ' ') @> ARRAY[%s]::text[]" if pg
                              else "e.id IN (SELECT rowid FROM search_fts_grams WHERE search_fts_grams MATCH %s)")
                 params.append(f"t{phone_digits}" if pg else f'"t{phone_digits}"')
+            elif reveal:
+                conds.append("e.phones LIKE %s" if pg else "e.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)")
+                params.append(f"%{phone_digits}%" if pg else f'phones : "{phone_digits}"')
         if not conds:
             continue
         visible = f"SELECT r.id FROM {table} r WHERE TRUE"
