@@ -3,7 +3,7 @@
 from crm.core.access.models import Role
 from crm.core.testing.kit import EntityTestData, unique
 
-from .models import Department, User
+from .models import Department, Territory, TerritoryMember, User
 
 
 class DepartmentTestData(EntityTestData):
@@ -50,3 +50,31 @@ class RoleTestData(EntityTestData):
 
     def create_payload(self, ctx):
         return {"name": unique("role"), "description": "Made by the test kit"}
+
+
+class TerritoryTestData(EntityTestData):
+    def make(self, owner, department, **fields):
+        fields.setdefault("name", unique("territory"))
+        fields.setdefault("code", unique("T"))
+        obj = Territory.objects.create(**fields)
+        obj.after_create(None)
+        return obj
+
+    def create_payload(self, ctx):
+        return {"name": unique("territory"), "code": unique("T"), "regions": "上海"}
+
+
+class TerritoryMemberTestData(EntityTestData):
+    lookup_field = "territory"
+
+    def edit_payload(self, obj):
+        return {"role": "manager"}
+
+    def make(self, owner, department, **fields):
+        fields.setdefault("territory", TerritoryTestData().make(owner, department))
+        fields.setdefault("user", owner)
+        return TerritoryMember.objects.create(**fields)
+
+    def create_payload(self, ctx):
+        territory = TerritoryTestData().make(None, None)
+        return {"territory": territory.pk, "user": ctx.user.pk, "role": "member"}
