@@ -104,10 +104,17 @@ def assign_territory(obj):
 
 def territory_models():
     """Models with a `territory` FK to Territory and TERRITORY_FIELDS (customers, leads …)."""
+    from django.apps import apps
+
     found = []
-    for rel in Territory._meta.related_objects:
-        model = rel.related_model
-        if rel.field.name == "territory" and hasattr(model, "TERRITORY_FIELDS") and model not in found:
+    for model in apps.get_models():
+        if not hasattr(model, "TERRITORY_FIELDS"):
+            continue
+        try:
+            fk = model._meta.get_field("territory")
+        except Exception:
+            continue
+        if getattr(fk, "related_model", None) is Territory:
             found.append(model)
     return sorted(found, key=lambda m: m._meta.label)
 
