@@ -139,7 +139,7 @@ class Territory(TimestampedMixin, VersionedMixin, TreeNode):
         "self", verbose_name=_("parent territory"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="children",
     )
-    regions = models.CharField(_("regions"), max_length=500, blank=True,
+    regions = models.CharField(_("provinces and cities"), max_length=500, blank=True,
                                help_text=_("Provinces or cities, separated by commas; empty matches every region."))
     industries = models.CharField(_("industries"), max_length=500, blank=True,
                                   help_text=_("Industry codes of the data dictionary, separated by commas; "
@@ -221,6 +221,7 @@ class TerritoryMember(TimestampedMixin, VersionedMixin, models.Model):
     user = models.ForeignKey("org.User", verbose_name=_("employee"), on_delete=models.CASCADE,
                              related_name="territory_memberships")
     role = models.CharField(_("role"), max_length=10, choices=TerritoryRole.choices, default=TerritoryRole.MEMBER)
+    remark = models.CharField(_("remark"), max_length=200, blank=True)
 
     objects = EntityQuerySet.as_manager()
     all_objects = EntityQuerySet.as_manager()

@@ -111,8 +111,8 @@ register_entity(
     TerritoryMember,
     EntitySpec(
         key="territory-members",
-        list_columns=["territory", "user", "role", "updated_at"],
-        form_fields=["territory", "user", "role"],
+        list_columns=["territory", "user", "role", "remark", "updated_at"],
+        form_fields=["territory", "user", "role", "remark"],
         filter_fields={"territory": ["exact"], "user": ["exact"], "role": ["exact"]},
         sort_fields=["updated_at"],
         select_related=["territory", "user"],

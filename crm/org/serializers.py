@@ -56,7 +56,7 @@ class TerritorySerializer(EntitySerializer):
 class TerritoryMemberSerializer(EntitySerializer):
     class Meta:
         model = TerritoryMember
-        fields = ["id", "display", "territory", "user", "role", "created_at", "updated_at", "created_by",
+        fields = ["id", "display", "territory", "user", "role", "remark", "created_at", "updated_at", "created_by",
                   "updated_by", "version"]
         read_only_fields = ["created_at", "updated_at", "created_by", "updated_by"]
         validators = []  # the model says "already a member" at the field "user"

@@ -28,6 +28,16 @@ from .models import Territory, TerritoryMember, TerritoryRole
 
 BATCH = 2000
 CRITERIA = ("province", "city", "industry", "level")
+REGION_SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市")
+
+
+def region_key(name):
+    """A province or city as compared: "上海市" = "上海", "江苏省" = "江苏" (stored both ways)."""
+    name = (name or "").strip()
+    for suffix in REGION_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
 
 
 @dataclass
@@ -41,7 +51,8 @@ class Node:
     levels: frozenset = field(default_factory=frozenset)
 
     def own_match(self, values):
-        if self.regions and values.get("province") not in self.regions and values.get("city") not in self.regions:
+        if self.regions and region_key(values.get("province")) not in self.regions \
+                and region_key(values.get("city")) not in self.regions:
             return False
         if self.industries and values.get("industry") not in self.industries:
             return False
@@ -67,7 +78,8 @@ class Matcher:
             parent = nodes.get(t.parent_id)
             if t.parent_id and parent is None:
                 continue  # under an inactive territory: the whole branch is off
-            nodes[t.pk] = Node(t.pk, t.depth, t.sort_order, parent, frozenset(Territory.split(t.regions)),
+            nodes[t.pk] = Node(t.pk, t.depth, t.sort_order, parent,
+                               frozenset(region_key(r) for r in Territory.split(t.regions)),
                                frozenset(Territory.split(t.industries)), frozenset(Territory.split(t.levels)))
         self.nodes = sorted(nodes.values(), key=lambda n: (-n.depth, n.sort_order, n.pk))
 

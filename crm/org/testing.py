@@ -52,13 +52,19 @@ class RoleTestData(EntityTestData):
         return {"name": unique("role"), "description": "Made by the test kit"}
 
 
+def make_territory(**fields):
+    fields.setdefault("name", unique("territory"))
+    fields.setdefault("code", unique("T"))
+    obj = Territory.objects.create(**fields)
+    path, depth = obj.compute_path()
+    Territory.objects.filter(pk=obj.pk).update(path=path, depth=depth)
+    obj.path, obj.depth = path, depth
+    return obj
+
+
 class TerritoryTestData(EntityTestData):
     def make(self, owner, department, **fields):
-        fields.setdefault("name", unique("territory"))
-        fields.setdefault("code", unique("T"))
-        obj = Territory.objects.create(**fields)
-        obj.after_create(None)
-        return obj
+        return make_territory(**fields)
 
     def create_payload(self, ctx):
         return {"name": unique("territory"), "code": unique("T"), "regions": "上海"}
@@ -68,13 +74,13 @@ class TerritoryMemberTestData(EntityTestData):
     lookup_field = "territory"
 
     def edit_payload(self, obj):
-        return {"role": "manager"}
+        return {"remark": f"remark of {obj.pk} edited"}
 
     def make(self, owner, department, **fields):
-        fields.setdefault("territory", TerritoryTestData().make(owner, department))
+        fields.setdefault("territory", make_territory())
         fields.setdefault("user", owner)
         return TerritoryMember.objects.create(**fields)
 
     def create_payload(self, ctx):
-        territory = TerritoryTestData().make(None, None)
+        territory = make_territory()
         return {"territory": territory.pk, "user": ctx.user.pk, "role": "member"}
