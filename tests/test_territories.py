@@ -364,3 +364,16 @@ def test_scope_query_cost_does_not_grow_with_memberships(admin, people, tree):
         TerritoryMember.objects.create(territory=t, user=people["member"], role="member")
     assert cost(people["boss"]) == before
     assert cost(people["member"]) == before - 1  # no subtree to look up for a plain member
+
+
+def test_territories_are_configuration_behind_their_grants(depts, tree):
+    viewer = make_user("viewer", depts["sales1"], {("territories", "view"): Scope.ALL})
+    nobody = make_user("nobody", depts["sales1"], {("customers", "view"): Scope.OWN})
+    assert browser(nobody).get("/org/territories/").status_code == 403
+    assert api_as(nobody).get("/api/v1/territories/").status_code == 403
+    assert browser(viewer).get("/org/territories/").status_code == 200
+    assert 'data-testid="reterritory"' not in browser(viewer).get("/org/territories/").content.decode()
+    r = api_as(viewer).post("/api/v1/territories/", {"name": "X", "code": "X"})
+    assert r.status_code == 403 and not Territory.objects.filter(code="X").exists()
+    r = api_as(viewer).delete(f"/api/v1/territories/{tree['big'].pk}/")
+    assert r.status_code == 403 and Territory.objects.filter(pk=tree["big"].pk).exists()

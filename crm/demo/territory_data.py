@@ -23,12 +23,14 @@ TERRITORIES = [  # code, name, parent code, regions, industries, levels, manager
 ]
 
 SCORING_RULES = [  # name, kind, field, value, points, days, cap
-    ("来源：展会", "equals", "source", "exhibition", 20, 30, None),
-    ("来源：转介绍", "equals", "source", "referral", 15, 30, None),
+    ("来源：展会", "equals", "source", "exhibition", 30, 30, None),
+    ("来源：转介绍", "equals", "source", "referral", 25, 30, None),
+    ("来源：官网表单", "equals", "source", "web_form", 15, 30, None),
     ("行业：制造业", "equals", "industry", "manufacturing", 10, 30, None),
     ("留有邮箱", "filled", "email", "", 5, 30, None),
-    ("留有手机", "filled", "mobile", "", 5, 30, None),
-    ("有公司名称", "filled", "company", "", 10, 30, None),
+    ("留有手机", "filled", "mobile", "", 10, 30, None),
+    ("有公司名称", "filled", "company", "", 15, 30, None),
+    ("已确认有效", "equals", "status", "qualified", 30, 30, None),
     ("近 30 天每次跟进", "activities", "", "", 5, 30, 20),
 ]
 
