@@ -193,6 +193,15 @@ def test_members_see_their_territory_through_list_api_search_and_export(people, 
     assert Customer.objects.get(pk=secret.pk).name == "浦东精密机械"
 
 
+def test_members_see_the_leads_of_their_territory_too(people, tree):
+    lead = services.create(people["owner"], Lead, {"name": "浦东线索", "province": "上海市"})
+    assert lead.territory == tree["sh"]
+    for who, sees in (("member", True), ("boss", True), ("outsider", False)):
+        ids = [r["id"] for r in api_as(people[who]).get("/api/v1/leads/").json()["results"]]
+        found = f"/leads/{lead.pk}/" in browser(people[who]).get("/search/", {"q": "浦东线索"}).content.decode()
+        assert (lead.pk in ids, found) == (sees, sees), who
+
+
 def test_leaving_a_territory_or_disabling_it_ends_the_visibility(people, tree):
     secret = customer(people["owner"], name="浦东精密机械", province="上海")
     member = people["member"]
