@@ -92,6 +92,25 @@ def test_the_territory_fixed_by_hand_stays_and_an_edit_rematches_the_rest(admin,
     assert body["territory"] == tree["sh"].pk
 
 
+def test_who_cannot_see_territories_cannot_undo_a_hand_choice(admin, depts, tree):
+    rep = rep_with("plain", depts["sales1"])  # no grant on territories: the picker offers nothing
+    c = customer(rep, name="Fixed", province="上海")
+    services.update(admin, Customer, c.pk, {"territory": tree["south"], "territory_fixed": True})
+    c = Customer.objects.get(pk=c.pk)
+    form = browser(rep).get(f"/customers/{c.pk}/edit/").content.decode()
+    assert f'value="{tree["south"].pk}"' not in form
+    r = browser(rep).post(f"/customers/{c.pk}/edit/", {"name": "Fixed 2", "province": "上海", "customer_type": "company",
+                                                        "level": "normal", "status": "potential", "credit_limit": "0",
+                                                        "country": "中国", "registered_at": "2026-01-05 09:00",
+                                                        "territory": "", "version": c.version})
+    assert r.status_code == 302, r.content.decode()[:3000]
+    c = Customer.objects.get(pk=c.pk)
+    assert (c.name, c.territory_id, c.territory_fixed) == ("Fixed 2", tree["south"].pk, True)
+    new = services.create(rep, Customer, {"name": "New", "province": "上海", "territory": None,
+                                          "territory_fixed": True})
+    assert (new.territory_id, new.territory_fixed) == (tree["sh"].pk, False)
+
+
 def test_an_import_matches_territories(admin, tree):
     from django.core.files.uploadedfile import SimpleUploadedFile
 

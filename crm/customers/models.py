@@ -16,7 +16,7 @@ from crm.core.entities.base import Entity
 from crm.core.entities.trees import creates_cycle
 from crm.core.fields import CreditCodeField, PhoneField
 from crm.core.pinyin import initials
-from crm.org.territories import assign_territory
+from crm.org.territories import assign_territory, keep_hand_choice
 
 
 # The codes of the customer pick lists as seeded into the data dictionary (SYS-6) by
@@ -160,6 +160,9 @@ class Customer(Entity):
             raise ValidationError({"parent": _("A company cannot be its own parent.")})
         if creates_cycle(Customer, self.pk, self.parent_id, "parent"):
             raise ValidationError({"parent": _("This parent company would create a cycle in the hierarchy.")})
+
+    def before_write(self, user):
+        keep_hand_choice(self, user)  # SAL-9
 
     def after_create(self, user):
         if not self.code:

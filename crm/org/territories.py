@@ -114,6 +114,22 @@ def assign_territory(obj):
     return obj.territory_id
 
 
+def keep_hand_choice(obj, user):
+    """Who may not see territories cannot choose one: their form's picker is empty, so an edit
+    by them keeps a territory fixed by hand (and their new records follow the matching)."""
+    from crm.core.access.scope import can
+
+    if user is None or not user.is_authenticated or can(user, "territories", "view"):
+        return
+    stored = type(obj)._base_manager.filter(pk=obj.pk).values("territory_id", "territory_fixed").first() \
+        if obj.pk else None
+    if stored and stored["territory_fixed"]:
+        obj.territory_id, obj.territory_fixed = stored["territory_id"], True
+    else:
+        obj.territory_fixed = False
+        assign_territory(obj)
+
+
 def territory_models():
     """Models with a `territory` FK to Territory and TERRITORY_FIELDS (customers, leads …)."""
     from django.apps import apps

@@ -18,7 +18,7 @@ from django.utils.translation import pgettext_lazy
 from crm.core.dictionary.fields import DictionaryField
 from crm.core.entities.base import Entity, EntityQuerySet, TimestampedMixin, VersionedMixin
 from crm.core.fields import PhoneField
-from crm.org.territories import assign_territory
+from crm.org.territories import assign_territory, keep_hand_choice
 
 NOT_NEGATIVE = [MinValueValidator(0)]
 # An expected close date further back than this is a typing error, not a forecast.
@@ -158,6 +158,9 @@ class Lead(Entity):
         from .scoring import apply_score
 
         apply_score(self)  # LEAD-3: on every save (form, API, import, services)
+
+    def before_write(self, user):
+        keep_hand_choice(self, user)  # SAL-9
 
 
 class AssignmentMethod(models.TextChoices):
