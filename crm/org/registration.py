@@ -1,10 +1,13 @@
 from crm.core.access.models import Role
 from django.utils.translation import gettext_lazy as _
 
+from crm.core.access.scope import register_visibility
 from crm.core.entities.registry import DetailAction, EntitySpec, MenuEntry, register_entity
 from crm.core.ui.menu import add_menu_item
 
 from .models import Department, Territory, TerritoryMember, User
+from .territories import territory_visibility
+from .territory_views import members_panel, records_panel
 
 register_entity(
     Department,
@@ -78,8 +81,7 @@ add_menu_item("organisation", _("Login history"), "login-history", icon="clock-h
 
 
 # --- Territories (SAL-9) ------------------------------------------------------------------------
-from . import territories  # noqa: E402,F401  (registers the territory visibility rule)
-from .territory_views import members_panel, records_panel  # noqa: E402
+register_visibility(territory_visibility)  # members see their territory's records (the scope predicate)
 
 TERRITORY_ACTIONS = ("view", "create", "edit", "delete", "export")
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from crm.core.access.scope import register_visibility, scope_cache
+from crm.core.access.scope import scope_cache
 from crm.core.request_cache import RequestCache
 
 from .models import Territory, TerritoryMember, TerritoryRole
@@ -220,7 +220,6 @@ def user_territory_ids(user):
     return cache["territories"]
 
 
-@register_visibility
 def territory_visibility(user, model, action):
     """Members may view (and, with an export grant, export) the records of their territories."""
     if action not in ("view", "export") or not hasattr(model, "TERRITORY_FIELDS"):

@@ -9,7 +9,7 @@ from .models import (
     StageTaskTemplate,
 )
 from .panels import lead_links_panel, lines_panel, score_panel, stage_history_panel, stages_panel, templates_panel
-from . import scoring  # noqa: F401  (LEAD-3: grade parameters, activity subscriber)
+from . import scoring
 
 PHONE = "phone"
 UNSCOPED = {"owner_field": None, "department_field": None}  # configuration: grants decide, not ownership
@@ -218,6 +218,8 @@ register_entity(
 )
 
 # --- Lead scoring (LEAD-3) ----------------------------------------------------------------------
+scoring.register()  # the grade thresholds (system parameters) and the activity subscriber
+
 register_entity(
     LeadScoringRule,
     EntitySpec(

@@ -28,15 +28,14 @@ from .models import Lead, LeadScoringRule, ScoringKind
 BATCH = 1000
 SCORING = _("Lead scoring")
 
-for _p in (
+GRADE_PARAMETERS = (
     Parameter("lead_grade_a", "int", 80, _("Lead grade A from score"), _("Leads with at least this score are A."),
               min=0, max=100, group=SCORING),
     Parameter("lead_grade_b", "int", 50, _("Lead grade B from score"), _("Leads with at least this score are B."),
               min=0, max=100, group=SCORING),
     Parameter("lead_grade_c", "int", 20, _("Lead grade C from score"),
               _("Leads with at least this score are C; below it, D."), min=0, max=100, group=SCORING),
-):
-    register_parameter(_p)
+)
 
 
 def _load_rules():
@@ -168,11 +167,11 @@ def _rescore_for_activity(event):
             rescore([activity["record_id"]])
 
 
-def _subscribe():
+def register():
+    """Called once from the app's registration: the grade thresholds and the activity subscriber."""
     from crm.core.events.bus import subscribe
 
+    for p in GRADE_PARAMETERS:
+        register_parameter(p)
     for name in ("activities.created", "activities.updated", "activities.deleted", "activities.restored"):
         subscribe(name)(_rescore_for_activity)
-
-
-_subscribe()
