@@ -16,6 +16,7 @@ from crm.core.entities.base import Entity
 from crm.core.entities.trees import creates_cycle
 from crm.core.fields import CreditCodeField, PhoneField
 from crm.core.pinyin import initials
+from crm.org.territories import assign_territory, keep_hand_choice
 
 
 # The codes of the customer pick lists as seeded into the data dictionary (SYS-6) by
@@ -117,6 +118,13 @@ class Customer(Entity):
     # Set by crm.activities when an activity is logged on the record (ACT-1, CUS-10).
     last_activity_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, editable=False,
                                             db_index=True)  # care rules: customers quiet for N days (CUS-11)
+    # Territory (SAL-9): matched from region, industry and level (crm.org.territories), unless fixed by hand.
+    territory = models.ForeignKey("org.Territory", verbose_name=_("territory"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    territory_fixed = models.BooleanField(
+        _("territory fixed by hand"), default=False,
+        help_text=_("Keep the territory chosen here; otherwise it follows the territories' criteria."))
+    TERRITORY_FIELDS = {"province": "province", "city": "city", "industry": "industry", "level": "level"}
 
     class Meta:
         verbose_name = _("customer")
@@ -136,6 +144,7 @@ class Customer(Entity):
             models.Index(Lower("email"), name="cust_email_ci"),
             # The recycle bin and its retention read only binned rows, newest / oldest first.
             models.Index(fields=["deleted_at", "id"], name="cust_binned", condition=models.Q(deleted_at__isnull=False)),
+            models.Index(fields=["territory", "updated_at", "id"], name="cust_territory_updated"),  # SAL-9
         ]
 
     def __str__(self):
@@ -143,6 +152,7 @@ class Customer(Entity):
 
     def clean(self):
         super().clean()
+        assign_territory(self)  # SAL-9
         if not self.mnemonic_code and self.name:
             self.mnemonic_code = initials(self.name)
         self.name_key = company_name_key(self.name)
@@ -150,6 +160,9 @@ class Customer(Entity):
             raise ValidationError({"parent": _("A company cannot be its own parent.")})
         if creates_cycle(Customer, self.pk, self.parent_id, "parent"):
             raise ValidationError({"parent": _("This parent company would create a cycle in the hierarchy.")})
+
+    def before_write(self, user):
+        keep_hand_choice(self, user)  # SAL-9
 
     def after_create(self, user):
         if not self.code:

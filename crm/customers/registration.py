@@ -17,23 +17,26 @@ register_entity(
             "code", "name", "mnemonic_code", "customer_type", "level", "status", "industry", "source",
             "credit_rating", "credit_limit", "phone", "email", "province", "city", "owner", "department",
             "parent", "registered_at", "updated_at",
+            "territory",  # SAL-9
         ],
         default_columns=["code", "name", "level", "status", "city", "phone", "owner", "updated_at"],
         form_fields=[
             "name", "mnemonic_code", "customer_type", "level", "status", "industry", "source", "credit_rating",
             "credit_limit", "credit_code", "parent", "phone", "finance_phone", "email", "website", "country",
             "province", "city", "district", "address", "postcode", "registered_at", "tags", "notes",
+            "territory", "territory_fixed",  # SAL-9
         ],
         filter_fields={
             "name": ["icontains"], "code": ["exact"], "customer_type": ["exact"], "level": ["exact"],
             "status": ["exact"], "industry": ["exact"], "source": ["exact"], "credit_rating": ["exact"],
             "province": ["exact"], "city": ["exact"], "owner": ["exact"], "department": ["exact"],
             "parent": ["exact"], "tags": ["exact"], "updated_at": ["gte", "lte"], "registered_at": ["gte", "lte"],
+            "territory": ["exact"],  # SAL-9
         },
         sort_fields=["updated_at", "created_at", "registered_at", "name", "code", "credit_limit"],
         search_fields=["name", "mnemonic_code", "code", "phone", "email"],
         masked_fields={"phone": PHONE, "finance_phone": PHONE},
-        select_related=["owner", "department", "parent"],
+        select_related=["owner", "department", "parent", "territory"],
         menu=MenuEntry(group="customers", icon="building", order=10),
         detail_panels=[contacts_panel, children_panel],
         testing="crm.customers.testing:CustomerTestData",

@@ -123,3 +123,132 @@ class User(TimestampedMixin, VersionedMixin, AbstractUser):
         self.status = EmployeeStatus.LEFT
         self.is_active = False
         self.left_at = timezone.now()
+
+
+# --- Territories (SAL-9) ------------------------------------------------------------------------
+
+class Territory(TimestampedMixin, VersionedMixin, TreeNode):
+    """A sales territory (区域): a node of a tree, with criteria by region (provinces/cities),
+    industry and customer level. A record belongs to the deepest active territory whose criteria
+    — and its ancestors' — it meets (crm/org/territories.py)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    code = models.CharField(_("code"), max_length=30, unique=True,
+                            error_messages={"unique": _("Another territory already has this code.")})
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent territory"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="children",
+    )
+    regions = models.CharField(_("provinces and cities"), max_length=500, blank=True,
+                               help_text=_("Provinces or cities, separated by commas; empty matches every region."))
+    industries = models.CharField(_("industries"), max_length=500, blank=True,
+                                  help_text=_("Industry codes of the data dictionary, separated by commas; "
+                                              "empty matches every industry."))
+    levels = models.CharField(_("customer levels"), max_length=300, blank=True,
+                              help_text=_("Customer level codes of the data dictionary, separated by commas; "
+                                          "empty matches every level."))
+    sort_order = models.PositiveIntegerField(_("order"), default=0,
+                                             help_text=_("Between territories at the same depth, the lower wins."))
+    is_active = models.BooleanField(_("active"), default=True)
+    description = models.TextField(_("description"), blank=True)
+    # The round robin of lead assignment "by territory" (LEAD-2): moved by a conditional UPDATE.
+    last_assigned = models.ForeignKey("org.User", verbose_name=_("last assigned"), null=True, blank=True,
+                                      on_delete=models.SET_NULL, related_name="+", editable=False)
+
+    objects = EntityQuerySet.as_manager()
+    all_objects = EntityQuerySet.as_manager()
+
+    # Changing these re-territories the records (a background job).
+    CRITERIA = ("parent", "regions", "industries", "levels", "is_active", "sort_order")
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("territory")
+        verbose_name_plural = _("territories")
+        indexes = [models.Index(fields=["name", "id"], name="territory_name")]
+
+    def __str__(self):
+        return self.name
+
+    @staticmethod
+    def split(text):
+        return [p.strip() for p in (text or "").replace("，", ",").replace("、", ",").split(",") if p.strip()]
+
+    def clean(self):
+        super().clean()
+        from crm.core.dictionary import lookup
+
+        errors = {}
+        if self.moves_under_itself():
+            errors["parent"] = _("A territory cannot be moved under itself or one of its sub-territories.")
+        for name, kind in (("industries", "industry"), ("levels", "customer_level")):
+            codes = self.split(getattr(self, name))
+            known = {code for code, _label in lookup.choices(kind, blank=False)}
+            unknown = [c for c in codes if c not in known]
+            if unknown:
+                errors[name] = _("Unknown codes: %(codes)s.") % {"codes": ", ".join(unknown)}
+            else:
+                setattr(self, name, ",".join(dict.fromkeys(codes)))
+        self.regions = ",".join(dict.fromkeys(self.split(self.regions)))
+        if errors:
+            raise ValidationError(errors)
+
+    def after_create(self, user):
+        super().after_create(user)
+        from .territories import criteria_changed
+
+        criteria_changed(user, self, {"created": True})
+
+    def after_update(self, user, changes):
+        super().after_update(user, changes)
+        if any(name in changes for name in self.CRITERIA):
+            from .territories import criteria_changed
+
+            criteria_changed(user, self, {name: changes[name] for name in self.CRITERIA if name in changes})
+
+
+class TerritoryRole(models.TextChoices):
+    MANAGER = "manager", _("Territory manager")
+    MEMBER = "member", _("Member")
+
+
+class TerritoryMember(TimestampedMixin, VersionedMixin, models.Model):
+    """A salesperson assigned to a territory (SAL-9). Members see the territory's records; a
+    territory manager also sees those of its sub-territories."""
+
+    territory = models.ForeignKey(Territory, verbose_name=_("territory"), on_delete=models.CASCADE,
+                                  related_name="memberships")
+    user = models.ForeignKey("org.User", verbose_name=_("employee"), on_delete=models.CASCADE,
+                             related_name="territory_memberships")
+    role = models.CharField(_("role"), max_length=10, choices=TerritoryRole.choices, default=TerritoryRole.MEMBER)
+    remark = models.CharField(_("remark"), max_length=200, blank=True)
+
+    objects = EntityQuerySet.as_manager()
+    all_objects = EntityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["territory", "user"]
+        verbose_name = _("territory member")
+        verbose_name_plural = _("territory members")
+        constraints = [models.UniqueConstraint(fields=["territory", "user"], name="uniq_territory_member")]
+        indexes = [models.Index(fields=["user", "territory"], name="territory_member_user"),
+                   models.Index(fields=["updated_at", "id"], name="territory_member_updated")]
+
+    def __str__(self):
+        return f"{self.territory} · {self.user}" if self.territory_id and self.user_id else str(self.pk)
+
+    def validate_constraints(self, exclude=None):
+        try:
+            super().validate_constraints(exclude)
+        except ValidationError as exc:
+            # The unique rule, said at the field the user chose.
+            if TerritoryMember.objects.filter(territory_id=self.territory_id, user_id=self.user_id).exclude(
+                    pk=self.pk).exists():
+                raise ValidationError({"user": _("This employee is already a member of the territory.")})
+            raise exc
+
+    def clean(self):
+        super().clean()
+        if self.user_id and not type(self).user.field.related_model.objects.filter(pk=self.user_id,
+                                                                                  is_active=True).exists():
+            raise ValidationError({"user": _("This employee has left; choose an active one.")})

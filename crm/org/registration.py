@@ -1,10 +1,13 @@
 from crm.core.access.models import Role
 from django.utils.translation import gettext_lazy as _
 
+from crm.core.access.scope import register_visibility
 from crm.core.entities.registry import DetailAction, EntitySpec, MenuEntry, register_entity
 from crm.core.ui.menu import add_menu_item
 
-from .models import Department, User
+from .models import Department, Territory, TerritoryMember, User
+from .territories import territory_visibility
+from .territory_views import members_panel, records_panel
 
 register_entity(
     Department,
@@ -75,3 +78,52 @@ register_entity(
 
 add_menu_item("organisation", _("Department tree"), "org-tree", icon="diagram-2", order=5, entity="departments")
 add_menu_item("organisation", _("Login history"), "login-history", icon="clock-history", special="view_audit", order=40)
+
+
+# --- Territories (SAL-9) ------------------------------------------------------------------------
+register_visibility(territory_visibility)  # members see their territory's records (the scope predicate)
+
+TERRITORY_ACTIONS = ("view", "create", "edit", "delete", "export")
+
+register_entity(
+    Territory,
+    EntitySpec(
+        key="territories",
+        list_columns=["name", "code", "parent", "regions", "industries", "levels", "sort_order", "is_active",
+                      "updated_at"],
+        default_columns=["name", "code", "parent", "regions", "industries", "levels", "is_active"],
+        form_fields=["name", "code", "parent", "regions", "industries", "levels", "sort_order", "is_active",
+                     "description"],
+        filter_fields={"name": ["icontains"], "code": ["exact"], "parent": ["exact"], "is_active": ["exact"]},
+        sort_fields=["path", "name", "updated_at"],
+        default_sort="path",
+        search_fields=["name", "code"],
+        select_related=["parent"],
+        owner_field=None,  # configuration: the grants decide, not ownership
+        department_field=None,
+        menu=MenuEntry(group="organisation", icon="geo-alt", order=50),
+        detail_panels=[members_panel, records_panel],
+        testing="crm.org.testing:TerritoryTestData",
+        actions=TERRITORY_ACTIONS,
+        hard_delete=True,
+    ),
+)
+
+register_entity(
+    TerritoryMember,
+    EntitySpec(
+        key="territory-members",
+        list_columns=["territory", "user", "role", "remark", "updated_at"],
+        form_fields=["territory", "user", "role", "remark"],
+        filter_fields={"territory": ["exact"], "user": ["exact"], "role": ["exact"]},
+        sort_fields=["updated_at"],
+        select_related=["territory", "user"],
+        owner_field=None,
+        department_field=None,
+        testing="crm.org.testing:TerritoryMemberTestData",
+        actions=TERRITORY_ACTIONS,
+        hard_delete=True,
+    ),
+)
+
+add_menu_item("organisation", _("Territory tree"), "org-territories", icon="diagram-2", order=45, entity="territories")

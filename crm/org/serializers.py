@@ -7,7 +7,7 @@ from crm.core.access.models import Role
 from crm.core.access.scope import has_special
 from crm.core.api.serializers import EntitySerializer
 
-from .models import User
+from .models import Territory, TerritoryMember, User
 
 
 class UserSerializer(EntitySerializer):
@@ -36,3 +36,27 @@ class UserSerializer(EntitySerializer):
             password_validation.validate_password(attrs["password"])
             attrs["password"] = make_password(attrs["password"])
         return attrs
+
+
+# --- Territories (SAL-9) ------------------------------------------------------------------------
+# Written here because a territory's code is typed (the generated serializers keep "code"
+# read-only for numbered records), and so that uniqueness is checked once, by the model, with
+# its message at its field.
+
+class TerritorySerializer(EntitySerializer):
+    class Meta:
+        model = Territory
+        fields = ["id", "display", "name", "code", "parent", "regions", "industries", "levels", "sort_order",
+                  "is_active", "description", "path", "depth", "created_at", "updated_at", "created_by", "updated_by",
+                  "version"]
+        read_only_fields = ["path", "depth", "created_at", "updated_at", "created_by", "updated_by"]
+        extra_kwargs = {"code": {"validators": []}}
+
+
+class TerritoryMemberSerializer(EntitySerializer):
+    class Meta:
+        model = TerritoryMember
+        fields = ["id", "display", "territory", "user", "role", "remark", "created_at", "updated_at", "created_by",
+                  "updated_by", "version"]
+        read_only_fields = ["created_at", "updated_at", "created_by", "updated_by"]
+        validators = []  # the model says "already a member" at the field "user"

@@ -9,3 +9,15 @@ def send_email(subject, body, to, html_body=None, from_email=None):
     if html_body:
         message.attach_alternative(html_body, "text/html")
     message.send()
+
+
+@task()
+def reterritory_job(territory_id=None, actor_id=None):
+    """Re-territory the records after a territory changed (SAL-9), with progress."""
+    from crm.core.jobs import report_progress
+
+    from .models import User
+    from .territories import reterritory
+
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    return reterritory(territory_id, actor, progress=report_progress)

@@ -3,7 +3,7 @@
 from crm.core.access.models import Role
 from crm.core.testing.kit import EntityTestData, unique
 
-from .models import Department, User
+from .models import Department, Territory, TerritoryMember, User
 
 
 class DepartmentTestData(EntityTestData):
@@ -50,3 +50,37 @@ class RoleTestData(EntityTestData):
 
     def create_payload(self, ctx):
         return {"name": unique("role"), "description": "Made by the test kit"}
+
+
+def make_territory(**fields):
+    fields.setdefault("name", unique("territory"))
+    fields.setdefault("code", unique("T"))
+    obj = Territory.objects.create(**fields)
+    path, depth = obj.compute_path()
+    Territory.objects.filter(pk=obj.pk).update(path=path, depth=depth)
+    obj.path, obj.depth = path, depth
+    return obj
+
+
+class TerritoryTestData(EntityTestData):
+    def make(self, owner, department, **fields):
+        return make_territory(**fields)
+
+    def create_payload(self, ctx):
+        return {"name": unique("territory"), "code": unique("T"), "regions": "上海"}
+
+
+class TerritoryMemberTestData(EntityTestData):
+    lookup_field = "territory"
+
+    def edit_payload(self, obj):
+        return {"remark": f"remark of {obj.pk} edited"}
+
+    def make(self, owner, department, **fields):
+        fields.setdefault("territory", make_territory())
+        fields.setdefault("user", owner)
+        return TerritoryMember.objects.create(**fields)
+
+    def create_payload(self, ctx):
+        territory = make_territory()
+        return {"territory": territory.pk, "user": ctx.user.pk, "role": "member"}

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import views
+from . import territory_views, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -17,4 +17,9 @@ urlpatterns = [
     path("roles/<int:pk>/permissions/", views.role_permissions, name="role-permissions"),
     path("employees/<int:pk>/handover/", views.handover, name="employee-handover"),
     path("employees/<int:pk>/password/", views.set_password, name="employee-password"),
+    # Territories (SAL-9): the tree page and the re-territory trigger, beside the generated pages
+    path("org/territories/", territory_views.territory_tree, name="org-territories"),
+    path("org/territories/reterritory/", territory_views.territory_reterritory, name="org-territories-reterritory"),
+    path("api/v1/territories/reterritory/", territory_views.ReterritoryView.as_view(),
+         name="api-territories-reterritory"),
 ]

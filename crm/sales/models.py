@@ -18,6 +18,7 @@ from django.utils.translation import pgettext_lazy
 from crm.core.dictionary.fields import DictionaryField
 from crm.core.entities.base import Entity, EntityQuerySet, TimestampedMixin, VersionedMixin
 from crm.core.fields import PhoneField
+from crm.org.territories import assign_territory, keep_hand_choice
 
 NOT_NEGATIVE = [MinValueValidator(0)]
 # An expected close date further back than this is a typing error, not a forecast.
@@ -90,7 +91,13 @@ class Lead(Entity):
     source = DictionaryField(_("lead source"), kind="lead_source", blank=True)
     campaign_code = models.CharField(_("campaign code"), max_length=50, blank=True)
     status = DictionaryField(_("lead status"), kind="lead_status", default=LeadStatus.NEW)
-    score = models.PositiveSmallIntegerField(_("score"), default=0, validators=[MaxValueValidator(100)])
+    # Lead scoring (LEAD-3): computed from the scoring rules, never typed (crm/sales/scoring.py).
+    score = models.PositiveSmallIntegerField(_("score"), default=0, validators=[MaxValueValidator(100)],
+                                             editable=False)
+    grade = models.CharField(_("grade"), max_length=1, choices=[(g, g) for g in "ABCD"], default="D",
+                             editable=False)
+    score_details = models.JSONField(_("score explanation"), default=list, blank=True, editable=False)
+    scored_at = models.DateTimeField(_("scored at"), null=True, blank=True, editable=False)
     next_follow_up = models.DateTimeField(_("next follow-up"), null=True, blank=True)
     # The time of the latest activity logged on the lead (kept by crm.activities, LEAD-3).
     last_activity_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, editable=False)
@@ -107,6 +114,13 @@ class Lead(Entity):
     converted_opportunity = models.ForeignKey("sales.Opportunity", verbose_name=_("converted to opportunity"),
                                               null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                               editable=False)
+    # Territory (SAL-9): matched from region and industry (crm.org.territories), unless fixed by hand.
+    territory = models.ForeignKey("org.Territory", verbose_name=_("territory"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    territory_fixed = models.BooleanField(
+        _("territory fixed by hand"), default=False,
+        help_text=_("Keep the territory chosen here; otherwise it follows the territories' criteria."))
+    TERRITORY_FIELDS = {"province": "province", "city": "city", "industry": "industry"}
 
     class Meta:
         verbose_name = _("lead")
@@ -122,6 +136,9 @@ class Lead(Entity):
             models.Index(fields=["mobile"], name="lead_mobile"),
             models.Index(Lower("email"), name="lead_email_ci"),
             models.Index(fields=["deleted_at", "id"], name="lead_binned", condition=models.Q(deleted_at__isnull=False)),
+            models.Index(fields=["territory", "updated_at", "id"], name="lead_territory_updated"),  # SAL-9
+            models.Index(fields=["score", "id"], name="lead_score"),  # LEAD-3: sort by score
+            models.Index(fields=["grade", "updated_at", "id"], name="lead_grade_updated"),
         ]
 
     def __str__(self):
@@ -137,12 +154,20 @@ class Lead(Entity):
             raise ValidationError({"status": _("A lead becomes “converted” only by converting it.")})
         if self.converted_at and self.status != LeadStatus.CONVERTED:
             raise ValidationError({"status": _("A converted lead keeps the status “converted”.")})
+        assign_territory(self)  # SAL-9
+        from .scoring import apply_score
+
+        apply_score(self)  # LEAD-3: on every save (form, API, import, services)
+
+    def before_write(self, user):
+        keep_hand_choice(self, user)  # SAL-9
 
 
 class AssignmentMethod(models.TextChoices):
     ROUND_ROBIN = "round_robin", _("Round robin within the team")
     REGION = "region", _("By region (round robin among the region's people)")
     LOAD = "load", _("By current load (fewest open leads)")
+    TERRITORY = "territory", _("By territory (round robin among the territory's members)")
 
 
 class LeadAssignmentRule(TimestampedMixin, VersionedMixin, models.Model):
@@ -472,3 +497,96 @@ class WebFormSubmission(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["web_form", "ip", "at"], name="webform_rate")]
+
+
+# --- Lead scoring (LEAD-3) ----------------------------------------------------------------------
+
+class ScoringKind(models.TextChoices):
+    EQUALS = "equals", _("Field equals a value")
+    FILLED = "filled", _("Field is filled in")
+    ACTIVITIES = "activities", _("Each recent activity")
+
+
+# Lead fields a scoring rule may test, with the dictionary kind where the value is a code.
+SCORING_FIELDS = {
+    "source": "lead_source", "industry": "industry", "status": "lead_status", "province": None, "city": None,
+    "campaign_code": None, "company": None, "title": None, "email": None, "mobile": None, "phone": None,
+}
+
+
+def _scoring_field_choices():
+    return [(name, Lead._meta.get_field(name).verbose_name) for name in SCORING_FIELDS]
+
+
+class LeadScoringRule(TimestampedMixin, VersionedMixin, models.Model):
+    """A rule of lead scoring (LEAD-3): a condition on the lead and the points it gives, e.g.
+    source = exhibition +20, e-mail filled in +5, +5 per activity in the last 30 days up to 20."""
+
+    name = models.CharField(_("name"), max_length=100)
+    is_active = models.BooleanField(_("active"), default=True)
+    kind = models.CharField(_("condition"), max_length=12, choices=ScoringKind.choices, default=ScoringKind.EQUALS)
+    field = models.CharField(_("lead field"), max_length=30, blank=True, choices=_scoring_field_choices,
+                             help_text=_("Not used by “each recent activity”."))
+    value = models.CharField(_("value"), max_length=200, blank=True,
+                             help_text=_("For “equals”: the value, or for a pick list its code; several "
+                                         "separated by commas match any of them."))
+    points = models.SmallIntegerField(_("points"), default=10,
+                                      validators=[MinValueValidator(-100), MaxValueValidator(100)],
+                                      help_text=_("Negative points lower the score."))
+    days = models.PositiveSmallIntegerField(_("days"), default=30,
+                                            validators=[MinValueValidator(1), MaxValueValidator(365)],
+                                            help_text=_("For “each recent activity”: activities of the last days."))
+    cap = models.PositiveSmallIntegerField(_("at most"), null=True, blank=True, validators=[MaxValueValidator(100)],
+                                           help_text=_("For “each recent activity”: the most points the rule gives."))
+    sort_order = models.PositiveIntegerField(_("order"), default=0)
+
+    objects = EntityQuerySet.as_manager()
+    all_objects = EntityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sort_order", "id"]
+        verbose_name = _("lead scoring rule")
+        verbose_name_plural = _("lead scoring rules")
+        indexes = [models.Index(fields=["is_active", "sort_order", "id"], name="lead_scoring_order")]
+
+    def __str__(self):
+        return self.name
+
+    def values(self):
+        return LeadAssignmentRule.split(self.value)
+
+    def clean(self):
+        super().clean()
+        from crm.core.dictionary import lookup
+
+        errors = {}
+        if self.kind in (ScoringKind.EQUALS, ScoringKind.FILLED) and not self.field:
+            errors["field"] = _("Choose the lead field the rule tests.")
+        if self.kind == ScoringKind.EQUALS and self.field:
+            values = self.values()
+            kind = SCORING_FIELDS.get(self.field)
+            if not values:
+                errors["value"] = _("Give the value the field must have.")
+            elif kind:
+                known = {code for code, _label in lookup.choices(kind, blank=False)}
+                unknown = [v for v in values if v not in known]
+                if unknown:
+                    errors["value"] = _("Unknown codes: %(codes)s.") % {"codes": ", ".join(unknown)}
+        if self.kind == ScoringKind.ACTIVITIES:
+            self.field, self.value = "", ""
+            if self.points is not None and self.points <= 0:
+                errors["points"] = _("Each activity must give at least one point.")
+        elif self.kind == ScoringKind.FILLED:
+            self.value = ""
+        if errors:
+            raise ValidationError(errors)
+
+    def after_create(self, user):
+        from .scoring import rules_changed
+
+        rules_changed()
+
+    def after_update(self, user, changes):
+        from .scoring import rules_changed
+
+        rules_changed()

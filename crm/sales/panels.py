@@ -55,3 +55,14 @@ def lead_links_panel(request, lead):
                           "url": reverse(f"{key}-detail", kwargs={"pk": obj.pk})})
     return {"key": "conversion", "title": _("Converted into"), "rows": links, "more": False, "add_url": None,
             "headers": [_("Record"), _("Kind")]}
+
+
+def score_panel(request, lead):
+    """LEAD-3: which scoring rules gave the lead how many points."""
+    from .scoring import explanation
+
+    rows = [{"cells": [name, f"{points:+d}" + (f" ({count}×)" if count else "")], "url": None, "indent": 0,
+             "obj": None} for name, points, count in explanation(lead)]
+    title = _("Score %(score)s · grade %(grade)s") % {"score": lead.score, "grade": lead.grade}
+    return {"key": "score", "title": title, "rows": rows, "more": False, "add_url": None,
+            "headers": [_("Scoring rule"), _("Points")]}

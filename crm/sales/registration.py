@@ -5,9 +5,11 @@ from crm.core.entities.registry import DetailAction, EntitySpec, MenuEntry, regi
 from crm.core.ui.menu import add_menu_item
 
 from .models import (
-    Lead, LeadAssignmentRule, LeadWebForm, Opportunity, OpportunityProduct, Pipeline, Stage, StageTaskTemplate,
+    Lead, LeadAssignmentRule, LeadScoringRule, LeadWebForm, Opportunity, OpportunityProduct, Pipeline, Stage,
+    StageTaskTemplate,
 )
-from .panels import lead_links_panel, lines_panel, stage_history_panel, stages_panel, templates_panel
+from .panels import lead_links_panel, lines_panel, score_panel, stage_history_panel, stages_panel, templates_panel
+from . import scoring
 
 PHONE = "phone"
 UNSCOPED = {"owner_field": None, "department_field": None}  # configuration: grants decide, not ownership
@@ -22,15 +24,19 @@ register_entity(
             "code", "name", "company", "title", "mobile", "email", "province", "city", "industry", "source",
             "campaign_code", "status", "score", "next_follow_up", "last_activity_at", "owner", "department",
             "created_at", "updated_at",
+            "grade", "territory",  # LEAD-3, SAL-9
         ],
-        default_columns=["code", "name", "company", "source", "status", "next_follow_up", "owner", "updated_at"],
+        default_columns=["code", "name", "company", "source", "status", "score", "grade", "next_follow_up", "owner",
+                         "updated_at"],
         form_fields=[
             "name", "company", "title", "mobile", "phone", "email", "province", "city", "industry", "source",
-            "campaign_code", "status", "score", "next_follow_up", "tags", "notes",
+            "campaign_code", "status", "next_follow_up", "tags", "notes",
+            "territory", "territory_fixed",  # SAL-9
         ],
         detail_fields=[
             "code", "name", "company", "title", "mobile", "phone", "email", "province", "city", "industry", "source",
-            "campaign_code", "web_form", "status", "score", "next_follow_up", "last_activity_at", "tags", "notes",
+            "campaign_code", "web_form", "status", "score", "grade", "territory", "territory_fixed", "next_follow_up",
+            "last_activity_at", "tags", "notes",
             "converted_at", "converted_customer", "converted_contact", "converted_opportunity",
             "owner", "department", "created_by", "created_at", "updated_by", "updated_at",
         ],
@@ -39,17 +45,18 @@ register_entity(
             "source": ["exact"], "campaign_code": ["exact"], "industry": ["exact"], "province": ["exact"],
             "city": ["exact"], "owner": ["exact"], "department": ["exact"], "tags": ["exact"],
             "updated_at": ["gte", "lte"], "next_follow_up": ["gte", "lte"],
+            "territory": ["exact"], "grade": ["exact"], "score": ["gte", "lte"],  # SAL-9, LEAD-3
         },
-        sort_fields=["updated_at", "created_at", "name"],
+        sort_fields=["updated_at", "created_at", "name", "score"],
         search_fields=["name", "company", "code", "mobile", "email"],
         masked_fields={"mobile": PHONE, "phone": PHONE},
-        select_related=["owner", "department"],
+        select_related=["owner", "department", "territory"],
         menu=MenuEntry(group="sales", icon="funnel", order=10),
         detail_actions=[
             DetailAction(_("Convert"), "sales-lead-convert", icon="arrow-right-circle"),
             DetailAction(_("Assign"), "sales-lead-assign", icon="person-check"),
         ],
-        detail_panels=[lead_links_panel],
+        detail_panels=[score_panel, lead_links_panel],
         testing="crm.sales.testing:LeadTestData",
         number_field="code",  # the "leads" numbering rule (SYS-5)
         duplicate_keys=[
@@ -206,6 +213,28 @@ register_entity(
         menu=MenuEntry(group="settings", icon="ui-checks", order=62),
         detail_actions=[DetailAction(_("Open the public form"), "sales-web-form-preview", icon="box-arrow-up-right")],
         testing="crm.sales.testing:LeadWebFormTestData",
+        actions=CONFIG_ACTIONS,
+        hard_delete=True,
+        **UNSCOPED,
+    ),
+)
+
+# --- Lead scoring (LEAD-3) ----------------------------------------------------------------------
+scoring.register()  # the grade thresholds (system parameters) and the activity subscriber
+
+register_entity(
+    LeadScoringRule,
+    EntitySpec(
+        key="lead-scoring-rules",
+        list_columns=["name", "kind", "field", "value", "points", "days", "cap", "is_active", "sort_order",
+                      "updated_at"],
+        form_fields=["name", "is_active", "kind", "field", "value", "points", "days", "cap", "sort_order"],
+        filter_fields={"name": ["icontains"], "kind": ["exact"], "is_active": ["exact"]},
+        sort_fields=["updated_at", "sort_order", "name"],
+        default_sort="sort_order",
+        search_fields=["name"],
+        menu=MenuEntry(group="settings", icon="speedometer2", order=63),
+        testing="crm.sales.testing:LeadScoringRuleTestData",
         actions=CONFIG_ACTIONS,
         hard_delete=True,
         **UNSCOPED,

@@ -52,6 +52,9 @@ def filtered(user, pipeline, params):
     q = (params.get("q") or "").strip()
     if q:
         qs = qs.filter(name__icontains=q)
+    territory = params.get("territory")
+    if territory and str(territory).isdigit():  # SAL-9: the territory and its sub-territories
+        qs = qs.filter(customer__territory__in=territory_subtree(int(territory)))
     start, end = parse_date(params.get("close_from")), parse_date(params.get("close_to"))
     if start:
         qs = qs.filter(expected_close_date__gte=start)
@@ -144,7 +147,46 @@ def funnel(user, pipeline, params):
     closed = summary["won_count"] + summary["lost_count"]
     summary["win_rate"] = round(100 * summary["won_count"] / closed, 1) if closed else None
     return {"by_stage": by_stage, "by_month": by_month, "by_owner": by_owner, "by_department": by_department,
+            "by_territory": by_territory(open_qs),
             "conversion": conversion, "days_in_stage": days_in_stage, "summary": summary}
+
+
+# --- Roll-up by territory (SAL-9) ---------------------------------------------------------------
+
+def territory_subtree(territory_id):
+    from crm.org.models import Territory
+
+    path = Territory.objects.filter(pk=territory_id).values_list("path", flat=True).first()
+    return Territory.objects.filter(path__startswith=path).values("pk") if path else Territory.objects.none()
+
+
+def by_territory(qs):
+    """Open opportunities per territory of their customer, rolled up the tree: each territory's
+    own figures and those with its sub-territories (one GROUP BY plus one read of the tree).
+    Only territories that hold something (or lie above one that does) are listed; opportunities
+    of customers without a territory form the last row."""
+    from crm.org.models import Territory
+
+    rows = {r["customer__territory"]: r for r in _totals(qs, "customer__territory")}
+    if not rows:
+        return []
+    tree = list(Territory.objects.order_by("path").only("id", "name", "path", "depth"))
+    own = {t.pk: rows.get(t.pk) for t in tree}
+    out = []
+    for t in tree:
+        inside = [rows[o.pk] for o in tree if o.path.startswith(t.path) and o.pk in rows]
+        if not inside:
+            continue
+        mine = own.get(t.pk) or {}
+        out.append({"territory_id": t.pk, "name": t.name, "depth": t.depth, "indent": range(t.depth),
+                    "own_count": mine.get("n", 0), "count": sum(r["n"] for r in inside),
+                    "total": _money(sum((r["total"] for r in inside), Decimal(0))),
+                    "weighted": _money(sum((r["weighted"] for r in inside), Decimal(0)))})
+    if None in rows:
+        r = rows[None]
+        out.append({"territory_id": None, "name": None, "depth": 0, "indent": range(0), "own_count": r["n"],
+                    "count": r["n"], "total": _money(r["total"]), "weighted": _money(r["weighted"])})
+    return out
 
 
 def chart_data(data):

@@ -14,9 +14,11 @@ class LeadSerializer(EntitySerializer):
     class Meta:
         model = Lead
         state = ["last_activity_at", "web_form", "converted_at", "converted_customer", "converted_contact",
-                 "converted_opportunity"]
+                 "converted_opportunity",
+                 "score", "grade", "score_details", "scored_at"]  # LEAD-3: computed by the scoring rules
         fields = [*META, "name", "company", "title", "mobile", "phone", "email", "province", "city", "industry",
-                  "source", "campaign_code", "status", "score", "next_follow_up", "tags", "notes",
+                  "source", "campaign_code", "status", "next_follow_up", "tags", "notes",
+                  "territory", "territory_fixed",  # SAL-9
                   *state, "version"]
         read_only_fields = [*META[2:], *state]
 

@@ -100,15 +100,32 @@ def _rule_people(rule):
     return list(people.order_by("pk"))
 
 
-def _round_robin(rule, people):
-    """The person after the last one assigned; the pointer moves with a conditional UPDATE, so
-    two leads assigned at once never go to the same person by accident."""
+def _round_robin(rule, people, model=LeadAssignmentRule):
+    """The person after the last one assigned; the pointer (`last_assigned` of the rule, or of
+    the territory) moves with a conditional UPDATE, so two leads assigned at once never go to the
+    same person by accident."""
     for _attempt in range(5):
-        last = LeadAssignmentRule.objects.filter(pk=rule.pk).values_list("last_assigned_id", flat=True).first()
+        last = model.objects.filter(pk=rule.pk).values_list("last_assigned_id", flat=True).first()
         nxt = next((p for p in people if last is not None and p.pk > last), people[0])
-        if LeadAssignmentRule.objects.filter(pk=rule.pk, last_assigned_id=last).update(last_assigned=nxt) == 1:
+        if model.objects.filter(pk=rule.pk, last_assigned_id=last).update(last_assigned=nxt) == 1:
             return nxt
     return people[0]
+
+
+def _by_territory(rule, lead):
+    """SAL-9: round robin among the active members of the lead's territory, else of its parent
+    territory and so on up; None when no territory on the way has members."""
+    from crm.org.models import Territory
+
+    User = get_user_model()
+    territory = Territory.objects.filter(pk=lead.territory_id).first() if lead.territory_id else None
+    while territory is not None:
+        people = list(User.objects.filter(is_active=True, territory_memberships__territory=territory)
+                      .distinct().order_by("pk"))
+        if people:
+            return _round_robin(territory, people, Territory)
+        territory = Territory.objects.filter(pk=territory.parent_id).first() if territory.parent_id else None
+    return None
 
 
 def _least_loaded(people):
@@ -123,6 +140,10 @@ def choose_owner(lead):
     for rule in LeadAssignmentRule.objects.filter(is_active=True).order_by("priority", "pk"):
         if not _rule_matches(rule, lead):
             continue
+        if rule.method == AssignmentMethod.TERRITORY:
+            chosen = _by_territory(rule, lead)
+            if chosen is not None:
+                return chosen  # otherwise the rule's own team or people are the fallback (below)
         people = _rule_people(rule)
         if not people:
             continue

@@ -7,7 +7,7 @@ from crm.core.testing.kit import EntityTestData, unique
 from crm.customers.testing import CustomerTestData
 
 from .models import (
-    Lead, LeadAssignmentRule, LeadWebForm, Opportunity, OpportunityProduct, Pipeline, Stage, StageKind,
+    Lead, LeadAssignmentRule, LeadScoringRule, LeadWebForm, Opportunity, OpportunityProduct, Pipeline, Stage, StageKind,
     StageTaskTemplate,
 )
 
@@ -139,3 +139,15 @@ class LeadWebFormTestData(EntityTestData):
     def create_payload(self, ctx):
         return {"name": unique("form"), "is_active": True, "source": "website", "campaign_code": "WEB",
                 "default_owner": ctx.user.pk}
+
+
+class LeadScoringRuleTestData(EntityTestData):
+    def make(self, owner, department, **fields):
+        fields.setdefault("name", unique("score"))
+        fields.setdefault("field", "email")
+        fields.setdefault("kind", "filled")
+        return LeadScoringRule.objects.create(**fields)
+
+    def create_payload(self, ctx):
+        return {"name": unique("score"), "is_active": True, "kind": "equals", "field": "source",
+                "value": "exhibition", "points": 20, "days": 30, "sort_order": 1}

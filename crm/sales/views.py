@@ -133,7 +133,14 @@ def funnel(request):
     return render(request, "sales/funnel.html", {
         "pipeline": pipeline, "pipelines": pipelines, "data": data, "chart": reports.chart_data(data),
         "params": request.GET, "users": _filter_users(request.user),
+        "territories": _territories(),  # SAL-9
     })
+
+
+def _territories():
+    from crm.org.models import Territory
+
+    return Territory.objects.filter(is_active=True).order_by("path").only("id", "name", "depth", "path")[:500]
 
 
 # --- Leads ----------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def grants_of(user) -> Grants:
 
 def forget_grants(user):
     """Drop the per-request cache after the user's roles changed."""
-    for attr in ("_crm_grants", "_crm_subtree"):
+    for attr in ("_crm_grants", "_crm_subtree", "_crm_scope_cache"):
         if hasattr(user, attr):
             delattr(user, attr)
 
@@ -104,7 +104,34 @@ def scope_q(user, model, action="view") -> Q:
     if action == "view" and spec.shared_with:
         # People the record is shared with (a task's assignees, an appointment's invitees) see it.
         q |= Q(pk__in=model._base_manager.filter(**{spec.shared_with: user.pk}).values("pk"))
+    for rule in _visibility_rules:
+        extra = rule(user, model, action)
+        if extra is not None:
+            q |= extra
     return q
+
+
+# --- Extension point: further ways a record comes into a user's scope ---------------------------
+# An app registers `fn(user, model, action) -> Q | None` with `register_visibility`; `scope_q`
+# ORs each rule's Q into the owner/department predicate. Rules run only for users who hold a
+# grant for the action that is narrower than "all" (no grant still sees nothing), must decide
+# from the model alone whether they apply (return None otherwise) and should keep their per-user
+# lookups in `scope_cache(user)`, which is dropped with the grants. Territories (SAL-9) use it.
+_visibility_rules = []
+
+
+def register_visibility(fn):
+    if fn not in _visibility_rules:
+        _visibility_rules.append(fn)
+    return fn
+
+
+def scope_cache(user) -> dict:
+    """A per-user dict for visibility rules' lookups, forgotten by `forget_grants`."""
+    cache = getattr(user, "_crm_scope_cache", None)
+    if cache is None:
+        cache = user._crm_scope_cache = {}
+    return cache
 
 
 def visible(user, model, action="view"):

@@ -20,6 +20,7 @@ from crm.customers.models import Contact, Customer, CustomerStatus, CustomerType
 from crm.demo import data
 from crm.demo.work_data import make_work
 from crm.demo.sales_data import SALES_SETTINGS, make_sales
+from crm.demo.territory_data import make_territories
 from crm.org.models import Department, User
 
 PASSWORD = "Demo@2026"
@@ -165,6 +166,7 @@ class Command(BaseCommand):
             self.make_catalog(users["admin"])
             make_work(rng, users)
             make_sales(rng, users)
+            make_territories(users)  # SAL-9, LEAD-3
         # The records above were partly bulk-created (no events): build the search index once (UX-1).
         from crm.core.search import rebuild as rebuild_search_index
 
