@@ -26,7 +26,7 @@ class OpportunitySerializer(EntitySerializer):
 
     class Meta:
         model = Opportunity
-        state = ["status", "closed_at", "stage_entered_at", "last_activity_at"]
+        state = ["status", "closed_at", "stage_entered_at", "last_activity_at", "competitors"]
         fields = [*META, "name", "customer", "pipeline", "stage", "amount", "probability", "start_date",
                   "expected_close_date", "next_step", "contacts", "team_members", "lost_reason", "lost_to", "tags",
                   "description", *state, "version"]
