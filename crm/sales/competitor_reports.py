@@ -140,7 +140,7 @@ def lost_orders(user, params):
     grouped = {}
     for r in lost.values("lost_to", "lost_to__name").annotate(n=Count("pk"), amount=amount):
         key = r["lost_to"] if r["lost_to"] in visible else None  # a competitor the user may not see: unnamed
-        g = grouped.setdefault(key, {"competitor_id": key, "name": r["lost_to__name"] if key else _("Not given"),
+        g = grouped.setdefault(key, {"competitor_id": key, "name": r["lost_to__name"] if key else _("Not given or not visible"),
                                      "count": 0, "amount": ZERO})
         g["count"] += r["n"]
         g["amount"] += _money(r["amount"])

@@ -31,3 +31,27 @@ class OpportunitySerializer(EntitySerializer):
                   "expected_close_date", "next_step", "contacts", "team_members", "lost_reason", "lost_to", "tags",
                   "description", *state, "version"]
         read_only_fields = [*META[2:], *state]
+
+
+# --- Competitors and plans (COMP-2, SAL-7): a duplicate is reported at its field by the model's
+# clean() (as in the form), not as DRF's generic "must make a unique set". ---
+from .models import OpportunityCompetitor, SalesPlan  # noqa: E402
+
+STAMPS = ["id", "display", "created_at", "updated_at", "created_by", "updated_by"]
+
+
+class OpportunityCompetitorSerializer(EntitySerializer):
+    class Meta:
+        model = OpportunityCompetitor
+        fields = [*STAMPS, "opportunity", "competitor", "threat_level", "notes", "version"]
+        read_only_fields = STAMPS[2:]
+        validators = []
+
+
+class SalesPlanSerializer(EntitySerializer):
+    class Meta:
+        model = SalesPlan
+        fields = [*STAMPS, "scope", "employee", "department", "period_kind", "period_start", "metric", "target",
+                  "notes", "version"]
+        read_only_fields = STAMPS[2:]
+        validators = []
