@@ -139,6 +139,15 @@ def test_the_company_view_and_what_each_user_sees(targets):
         plans.plan_vs_actual(targets["manager"], "won_amount", "month", MONTH, targets["depts"]["guangzhou"].pk)
 
 
+def test_a_team_lead_with_the_own_department_sees_its_people_not_the_sub_department(targets):
+    lead = person("lead", targets["depts"]["sales1"], Scope.DEPARTMENT, Scope.DEPARTMENT)
+    data = plans.plan_vs_actual(lead, "won_amount", "month", MONTH)
+    assert data["head"]["name"] == "Sales1" and set(rows(data)) == {"Lead", "Rep1", "Rep2"}
+    assert data["head"]["actual"] == Decimal("3500.00")  # Sales1A's 700 is outside the lead's scope
+    with pytest.raises(PermissionDenied):
+        plans.plan_vs_actual(lead, "won_amount", "month", MONTH, targets["depts"]["sales1a"].pk)
+
+
 def test_a_year_without_a_yearly_plan_sums_its_months(targets):
     head, rep1 = targets["head"], targets["rep1"]
     other = MONTH.replace(month=1 if MONTH.month != 1 else 2)

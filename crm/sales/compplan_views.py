@@ -43,7 +43,7 @@ def competitor_product_compare(request, pk):
 
 
 def _departments(user):
-    return Department.objects.order_by("path").only("id", "name", "depth")[:500]
+    return Department.objects.for_user(user).order_by("path").only("id", "name", "depth")[:500]
 
 
 @login_required

@@ -213,7 +213,7 @@ def plan_vs_actual(user, metric_key, kind, start, department=None):
     else:
         d = by_id[department]
         head = dept_row(d)
-        rows = [dept_row(c) for c in children.get(d.pk, [])]
+        rows = [dept_row(c) for c in children.get(d.pk, []) if allowed is None or c.pk in allowed]
         rows += [_row("employee", u, str(u), targets.get((PlanScope.EMPLOYEE, u.pk)), by_owner.get(u.pk, ZERO))
                  for u in sorted(people.get(d.pk, []), key=lambda u: (u.name, u.pk))]
         parents = [by_id[int(p)] for p in d.path.strip("/").split("/")[:-1]
