@@ -16,6 +16,7 @@ from django.utils import timezone
 from crm.catalog.models import Product
 from crm.core.entities import services as kernel
 from crm.core.entities.registry import all_specs
+from crm.core.testing.kit import kit_for
 from crm.core.search import rebuild as rebuild_search_index
 from crm.core.testing.clients import api_as, browser
 from crm.core.testing.org import Scope, make_user
@@ -187,6 +188,30 @@ def test_competitors_on_an_opportunity_with_threat_level(world):
     theirs = make_opp(world["bob"], world["pipeline"], name="Bob's secret deal")
     link(theirs, world["a"])
     assert "Bob&#x27;s secret deal" not in c.get(reverse("competitors-detail", kwargs={"pk": world["a"].pk})).content.decode()
+
+
+def test_competitors_are_chosen_on_the_opportunity_form_and_in_the_api(world):
+    alice, a, b, hidden = world["alice"], world["a"], world["b"], world["hidden"]
+    opp = make_opp(alice, world["pipeline"])
+    c = browser(alice)
+    url = reverse("opportunities-edit", kwargs={"pk": opp.pk})
+    form = c.get(url).content.decode()
+    assert "Acme Rival" in form and "Far Rival" not in form
+    kit = kit_for("opportunities")
+    bad = c.post(url, kit.form_post(alice, opp, {"competitors": [a.pk, hidden.pk]}))
+    assert bad.status_code == 400 and not opp.competitors.exists()
+    ok = c.post(url, kit.form_post(alice, opp, {"competitors": [a.pk, b.pk]}))
+    assert ok.status_code == 302
+    assert set(opp.competitors.all()) == {a, b}
+    assert OpportunityCompetitor.objects.get(opportunity=opp, competitor=a).threat_level == "medium"
+    api = api_as(alice)
+    version = Opportunity.objects.get(pk=opp.pk).version
+    refused = api.patch(f"/api/v1/opportunities/{opp.pk}/", {"competitors": [hidden.pk], "version": version},
+                        format="json")
+    assert refused.status_code == 400 and "competitors" in refused.json()["error"]["fields"]
+    done = api.patch(f"/api/v1/opportunities/{opp.pk}/", {"competitors": [b.pk], "version": version}, format="json")
+    assert done.status_code == 200 and done.json()["competitors"] == [b.pk]
+    assert list(opp.competitors.all()) == [b]
 
 
 def test_someone_elses_opportunity_cannot_get_a_competitor(world):

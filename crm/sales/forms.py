@@ -1,10 +1,15 @@
 """Forms of sales entities that differ from the generated ones: a competitor product's attributes
-are edited as name=value lines, as a product's are (COMP-1)."""
+are edited as name=value lines, as a product's are (COMP-1); the opportunity form offers only the
+competitors the user may see (COMP-2)."""
+
+from functools import cache
+
+from django import forms
 
 from crm.catalog.forms import AttributesField
 from crm.core.ui.forms import EntityForm, formfield
 
-from .models import CompetitorProduct
+from .models import Competitor, CompetitorProduct, Opportunity
 
 COMPETITOR_PRODUCT_FIELDS = ["competitor", "name", "our_product", "use", "specification", "attributes",
                              "performance", "price", "currency", "strengths", "weaknesses"]
@@ -21,3 +26,28 @@ class CompetitorProductForm(EntityForm):
         model = CompetitorProduct
         fields = COMPETITOR_PRODUCT_FIELDS
         formfield_callback = _formfield
+
+
+class _OpportunityBase(EntityForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "competitors" in self.fields:
+            # The generated multiple choice is not scoped: offer (and accept) visible competitors only.
+            self.fields["competitors"].queryset = Competitor.objects.for_user(self.user).order_by("name", "pk")
+            self.fields["competitors"].required = False
+
+
+@cache
+def _opportunity_form():
+    from crm.core.entities.registry import get_spec
+
+    return forms.modelform_factory(Opportunity, form=_OpportunityBase, fields=get_spec(Opportunity).form_fields,
+                                   formfield_callback=formfield)
+
+
+def __getattr__(name):
+    """`OpportunityForm`: the generated form with the spec's fields, built on first use (after the
+    registration has listed them)."""
+    if name == "OpportunityForm":
+        return _opportunity_form()
+    raise AttributeError(name)

@@ -310,6 +310,10 @@ add_menu_item("sales", _("Win/loss by competitor"), "sales-competitor-analysis",
 add_menu_item("sales", _("Lost-order analysis"), "sales-lost-analysis", icon="graph-down-arrow", order=52,
               entity="opportunities")
 
+# COMP-2: the competitors of an opportunity are chosen on its form (crm/sales/forms.py scopes them).
+_opp_fields = get_spec(Opportunity).form_fields
+_opp_fields.insert(_opp_fields.index("team_members") + 1, "competitors")
+
 # The product page links to its comparison with competitor products (COMP-1).
 get_spec(Product).detail_actions.append(
     DetailAction(_("Compare with competitors"), "sales-product-compare", icon="layout-split"))
