@@ -28,13 +28,13 @@ COMPETITORS = [  # name, website, status, fields, background, strengths, weaknes
      "安全资质齐全", "产品线窄", "安全项目中联合投标，其他项目正面竞争。"),
 ]
 
-THEIR_PRODUCTS = {  # competitor name -> [(name, specification, price, use, performance, {attributes})]
+THEIR_PRODUCTS = {  # competitor name -> [(name, specification, price, use, performance, {attributes}, ours)]
     "华信科技": [("HX-2000 机架服务器", "2U 双路", "42000", "通用计算", "与我方同级产品性能相当，功耗略高",
-                 {"CPU": "2 × 24 核", "内存": "256 GB", "保修": "3 年"})],
+                 {"CPU": "2 × 24 核", "内存": "256 GB", "保修": "3 年"}, "机架式服务器")],
     "博远软件": [("博远 CRM 专业版", "每用户每年", "1500", "中小企业客户管理", "并发 500 用户",
-                 {"部署": "SaaS", "移动端": "有"})],
+                 {"部署": "SaaS", "移动端": "有"}, "CRM 云订阅 标准版")],
     "Northwind Systems": [("NW Switch 48", "48 口千兆", "9800", "接入交换", "转发性能高",
-                           {"端口": "48", "保修": "5 年"})],
+                           {"端口": "48", "保修": "5 年"}, "接入交换机")],
 }
 
 
@@ -77,11 +77,10 @@ def make_compplan(rng, users):
         c.full_clean()
         c.save()
         competitors.append(c)
-    products = list(Product.objects.order_by("pk"))
     by_name = {c.name: c for c in competitors}
     for cname, items in THEIR_PRODUCTS.items():
-        for i, (name, spec, price, use, performance, attributes) in enumerate(items):
-            ours = products[(len(cname) + i) % len(products)] if products else None
+        for name, spec, price, use, performance, attributes, our_name in items:
+            ours = Product.objects.filter(name=our_name).order_by("pk").first()
             CompetitorProduct.objects.create(competitor=by_name[cname], name=name, specification=spec,
                                              price=Decimal(price), use=use, performance=performance,
                                              attributes=attributes, our_product=ours)
