@@ -404,3 +404,40 @@ def test_analysis_pages_do_not_run_more_queries_with_more_rows(world, deals):
         else:
             services.win(o.owner, o.pk, o.version)
     assert counts() == before
+
+
+# --- The migration of "lost to" -------------------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_migration_turns_lost_to_text_into_competitors():
+    """Free-text "lost to" becomes a competitor: names matched ignoring case and spacing, an
+    unknown name becomes a competitor owned by the first opportunity's owner; nothing is dropped."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("sales", "0003_follow_up")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    Department, User = old.get_model("org", "Department"), old.get_model("org", "User")
+    dept = Department.objects.create(name="Mig", path="/x/")
+    owner = User.objects.create(username="mig-owner", name="Mig", department=dept)
+    customer = old.get_model("customers", "Customer").objects.create(name="Mig customer", owner=owner,
+                                                                      department=dept)
+    pipeline = old.get_model("sales", "Pipeline").objects.create(name="Mig pipeline")
+    stage = old.get_model("sales", "Stage").objects.create(pipeline=pipeline, name="Lost", order=910,
+                                                            probability=0, kind="lost")
+    Opp = old.get_model("sales", "Opportunity")
+    ids = {}
+    for text in ("Rival  Inc", "rival inc", "Other Co", ""):
+        ids[text] = Opp.objects.create(name=f"Mig {text}", customer=customer, pipeline=pipeline, stage=stage,
+                                       expected_close_date=datetime.date.today(), status="lost",
+                                       lost_reason="price", lost_to=text, owner=owner, department=dept).pk
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    lost_to = dict(Opportunity.all_objects.filter(pk__in=ids.values()).values_list("pk", "lost_to__name"))
+    assert lost_to == {ids["Rival  Inc"]: "Rival Inc", ids["rival inc"]: "Rival Inc", ids["Other Co"]: "Other Co",
+                       ids[""]: None}
+    rival = Competitor.objects.get(name="Rival Inc")
+    assert (rival.owner_id, rival.department_id) == (owner.pk, dept.pk)
+    assert Competitor.objects.filter(name__in=["Rival Inc", "Other Co"]).count() == 2
