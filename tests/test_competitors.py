@@ -212,6 +212,13 @@ def test_competitors_are_chosen_on_the_opportunity_form_and_in_the_api(world):
     done = api.patch(f"/api/v1/opportunities/{opp.pk}/", {"competitors": [b.pk], "version": version}, format="json")
     assert done.status_code == 200 and done.json()["competitors"] == [b.pk]
     assert list(opp.competitors.all()) == [b]
+    # A competitor listed by someone who may see it stays when alice saves her choice.
+    link(opp, hidden)
+    version = Opportunity.objects.get(pk=opp.pk).version
+    kept = api.patch(f"/api/v1/opportunities/{opp.pk}/", {"competitors": [a.pk], "version": version}, format="json")
+    assert kept.status_code == 200 and set(opp.competitors.all()) == {a, hidden}
+    assert c.post(url, kit.form_post(alice, Opportunity.objects.get(pk=opp.pk), {"competitors": [b.pk]})).status_code == 302
+    assert set(opp.competitors.all()) == {b, hidden}
 
 
 def test_someone_elses_opportunity_cannot_get_a_competitor(world):

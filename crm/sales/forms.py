@@ -36,6 +36,19 @@ class _OpportunityBase(EntityForm):
             self.fields["competitors"].queryset = Competitor.objects.for_user(self.user).order_by("name", "pk")
             self.fields["competitors"].required = False
 
+    def clean_competitors(self):
+        """The chosen visible competitors, plus those already listed that the user may not see
+        (kept: choosing among what one sees never removes what one cannot)."""
+        return keep_hidden(self.user, self.instance, self.cleaned_data.get("competitors"))
+
+
+def keep_hidden(user, opp, chosen):
+    chosen = list(chosen or [])
+    if opp is not None and opp.pk:
+        visible = Competitor.objects.for_user(user).values("pk")
+        chosen += list(Competitor.all_objects.filter(opportunity_links__opportunity=opp).exclude(pk__in=visible))
+    return chosen
+
 
 @cache
 def _opportunity_form():

@@ -36,6 +36,12 @@ class OpportunitySerializer(EntitySerializer):
         if "competitors" in self.fields and request is not None:  # a write may only name visible ones
             self.fields["competitors"].child_relation.queryset = Competitor.objects.for_user(request.user)
 
+    def validate_competitors(self, value):
+        from .forms import keep_hidden
+
+        request = self.context.get("request")
+        return keep_hidden(request.user, self.instance, value) if request is not None else value
+
     class Meta:
         model = Opportunity
         state = ["status", "closed_at", "stage_entered_at", "last_activity_at"]
