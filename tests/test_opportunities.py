@@ -15,7 +15,7 @@ from crm.core.testing.clients import api_as, browser
 from crm.core.testing.org import Scope, make_user
 from crm.customers.models import Customer
 from crm.sales import services
-from crm.sales.models import Opportunity, OpportunityProduct, StageHistory, StageKind, StageTaskTemplate
+from crm.sales.models import Competitor, Opportunity, OpportunityProduct, StageHistory, StageKind, StageTaskTemplate
 from crm.sales.testing import make_pipeline, open_stages
 
 pytestmark = pytest.mark.django_db
@@ -162,11 +162,14 @@ def test_won_and_lost_with_reason(alice, pipeline):
     assert drag.status_code == 400 and "lost_reason" in drag.json()["error"]["fields"]
     lost.refresh_from_db()
     assert lost.status == "open"
+    # SAL-11: the competitor lost to is a competitor record the user may see (tests/test_competitors.py).
+    RoleGrant.objects.create(role=alice.roles.first(), entity="competitors", action="view", scope=Scope.OWN)
+    rival = Competitor.objects.create(name="Rival Inc", owner=alice, department=alice.department)
     ok = api.post(f"/api/v1/opportunities/{lost.pk}/lose/",
-                  {"version": lost.version, "lost_reason": "price", "lost_to": "Rival Inc"})
-    assert ok.status_code == 200
+                  {"version": lost.version, "lost_reason": "price", "lost_to": rival.pk})
+    assert ok.status_code == 200 and ok.json()["lost_to"] == rival.pk
     lost.refresh_from_db()
-    assert (lost.status, lost.lost_reason, lost.lost_to) == ("lost", "price", "Rival Inc")
+    assert (lost.status, lost.lost_reason, lost.lost_to) == ("lost", "price", rival)
     assert lost.weighted_amount == Decimal("0.00")
 
 

@@ -90,7 +90,6 @@ def make_sales(rng, users):
             start_date=start.date(), expected_close_date=(now + timedelta(days=rng.randrange(-20, 180))).date(),
             next_step=rng.choice(["", "电话跟进", "发送报价", "安排演示", "约见决策人"]),
             status=stage.kind, lost_reason=rng.choice(["price", "competitor", "no_budget"]) if stage == lost else "",
-            lost_to=rng.choice(["", "竞品 A", "竞品 B"]) if stage == lost else "",
             closed_at=now - timedelta(days=rng.randrange(0, 25)) if closed else None,
             reached_order=max(s.order for s in path if s.kind != StageKind.LOST),
             stage_entered_at=now - timedelta(days=rng.randrange(0, 15)),

@@ -76,8 +76,8 @@ class WinInput(serializers.Serializer):
 class LoseInput(serializers.Serializer):
     version = serializers.IntegerField(help_text=VERSION_HELP)
     lost_reason = serializers.CharField(max_length=30, help_text="A code of the data dictionary kind “lost_reason”.")
-    lost_to = serializers.CharField(max_length=200, required=False, allow_blank=True,
-                                    help_text="The competitor the opportunity was lost to (free text).")
+    lost_to = serializers.IntegerField(required=False, allow_null=True,
+                                       help_text="The id of the competitor the opportunity was lost to (one you may see).")
 
 
 def _conflict(exc, model, request):
@@ -179,5 +179,5 @@ class LoseView(_OpportunityAction):
         ser.is_valid(raise_exception=True)
         d = ser.validated_data
         return self._answer(request, lambda: services.lose(request.user, pk, d["version"], d["lost_reason"],
-                                                           d.get("lost_to", "")))
+                                                           d.get("lost_to")))
 

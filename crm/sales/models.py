@@ -20,6 +20,8 @@ from crm.core.entities.base import Entity, EntityQuerySet, TimestampedMixin, Ver
 from crm.core.fields import PhoneField
 from crm.org.territories import assign_territory, keep_hand_choice
 
+from .plan_metrics import metric_choices
+
 NOT_NEGATIVE = [MinValueValidator(0)]
 # An expected close date further back than this is a typing error, not a forecast.
 CLOSE_DATE_MAX_PAST_DAYS = 365
@@ -334,7 +336,12 @@ class Opportunity(Entity):
     status = models.CharField(_("status"), max_length=10, choices=OpportunityStatus.choices,
                               default=OpportunityStatus.OPEN, editable=False)
     lost_reason = DictionaryField(_("lost reason"), kind="lost_reason", blank=True)
-    lost_to = models.CharField(_("competitor lost to"), max_length=200, blank=True)
+    # SAL-11: the competitor the deal went to (a record, so win/loss can be counted per competitor).
+    lost_to = models.ForeignKey("sales.Competitor", verbose_name=_("competitor lost to"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="won_from")
+    # COMP-2: the competitors in the deal, with a threat level each (OpportunityCompetitor).
+    competitors = models.ManyToManyField("sales.Competitor", verbose_name=_("competitors"), blank=True,
+                                         through="sales.OpportunityCompetitor", related_name="opportunities")
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
     stage_entered_at = models.DateTimeField(_("in stage since"), default=timezone.now, editable=False)
     # The furthest stage order reached: the funnel's conversion rates count from it (SAL-3).
@@ -410,11 +417,11 @@ class Opportunity(Entity):
                 else self.reached_order
             if stage.kind == StageKind.OPEN:
                 self.closed_at = None
-                self.lost_reason, self.lost_to = "", ""
+                self.lost_reason, self.lost_to = "", None
             else:
                 self.closed_at = timezone.now()
             if stage.kind == StageKind.WON:
-                self.lost_reason, self.lost_to = "", ""
+                self.lost_reason, self.lost_to = "", None
 
     def after_create(self, user):
         from .services import stage_entered
@@ -590,3 +597,277 @@ class LeadScoringRule(TimestampedMixin, VersionedMixin, models.Model):
         from .scoring import rules_changed
 
         rules_changed()
+
+
+# --- Competitors (COMP-1, COMP-2, SAL-11) --------------------------------------------------------
+
+class Competitor(Entity):
+    """A competitor (竞争对手): who they are, where they compete with us, how we beat them (COMP-1)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    mnemonic_code = models.CharField(_("mnemonic code"), max_length=30, blank=True, db_index=True,
+                                     help_text=_("Left blank, the pinyin initials of the name are used."))
+    website = models.URLField(_("website"), blank=True)
+    status = DictionaryField(_("competitor status"), kind="competitor_status", default="active")
+    background = models.TextField(_("background"), blank=True)
+    competition_fields = models.CharField(_("main fields of competition"), max_length=500, blank=True)
+    strengths = models.TextField(_("strengths"), blank=True)
+    weaknesses = models.TextField(_("weaknesses"), blank=True)
+    strategy = models.TextField(_("our strategy"), blank=True,
+                                help_text=_("How we win against this competitor."))
+
+    class Meta:
+        verbose_name = _("competitor")
+        verbose_name_plural = _("competitors")
+        indexes = [
+            models.Index(fields=["updated_at", "id"], name="comp_updated"),
+            models.Index(fields=["department", "updated_at", "id"], name="comp_dept_updated"),
+            models.Index(fields=["owner", "updated_at", "id"], name="comp_owner_updated"),
+            models.Index(fields=["name", "id"], name="comp_name"),
+            models.Index(Lower("name"), name="comp_name_ci"),  # "lost to" text matched to a competitor
+            models.Index(fields=["deleted_at", "id"], name="comp_binned", condition=models.Q(deleted_at__isnull=False)),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        from crm.core.pinyin import initials
+
+        if not self.mnemonic_code and self.name:
+            self.mnemonic_code = initials(self.name)[:30]
+
+
+class CompetitorProduct(TimestampedMixin, VersionedMixin, models.Model):
+    """A competitor's product (竞争产品) with its use, performance and price, and the product of ours
+    it competes with (COMP-1). Visible and editable with its competitor."""
+
+    competitor = models.ForeignKey(Competitor, verbose_name=_("competitor"), on_delete=models.CASCADE,
+                                   related_name="products")
+    name = models.CharField(_("name"), max_length=200)
+    our_product = models.ForeignKey("catalog.Product", verbose_name=_("competes with our product"), null=True,
+                                    blank=True, on_delete=models.SET_NULL, related_name="competitor_products")
+    use = models.CharField(_("use"), max_length=300, blank=True)
+    specification = models.CharField(_("specification"), max_length=200, blank=True)
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True,
+                                  help_text=_("One name=value per line, e.g. colour=black."))
+    performance = models.TextField(_("performance"), blank=True)
+    price = models.DecimalField(_("price"), max_digits=16, decimal_places=4, null=True, blank=True,
+                                validators=NOT_NEGATIVE)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    strengths = models.TextField(_("strengths"), blank=True)
+    weaknesses = models.TextField(_("weaknesses"), blank=True)
+
+    objects = EntityQuerySet.as_manager()
+    all_objects = EntityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("competitor product")
+        verbose_name_plural = _("competitor products")
+        indexes = [
+            models.Index(fields=["competitor", "id"], name="comp_prod_comp"),
+            models.Index(fields=["our_product", "id"], name="comp_prod_ours"),
+            models.Index(fields=["updated_at", "id"], name="comp_prod_updated"),
+        ]
+
+    def __str__(self):
+        return f"{self.competitor} · {self.name}" if self.competitor_id else self.name
+
+    def clean(self):
+        super().clean()
+        from crm.catalog.models import validate_attributes
+
+        errors = {}
+        try:
+            validate_attributes(self.attributes if self.attributes is not None else {})
+        except ValidationError as exc:
+            errors["attributes"] = exc.messages
+        self.currency = (self.currency or "").upper()
+        if not (len(self.currency) == 3 and self.currency.isalpha()):
+            errors["currency"] = _("Give a three-letter currency code such as CNY.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class ThreatLevel(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+class OpportunityCompetitor(TimestampedMixin, VersionedMixin, models.Model):
+    """A competitor in an opportunity (COMP-2), with how dangerous they are there."""
+
+    opportunity = models.ForeignKey(Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE,
+                                    related_name="competitor_links")
+    competitor = models.ForeignKey(Competitor, verbose_name=_("competitor"), on_delete=models.PROTECT,
+                                   related_name="opportunity_links")
+    threat_level = models.CharField(_("threat level"), max_length=10, choices=ThreatLevel.choices,
+                                    default=ThreatLevel.MEDIUM)
+    notes = models.CharField(_("notes"), max_length=500, blank=True)
+
+    objects = EntityQuerySet.as_manager()
+    all_objects = EntityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("competitor in an opportunity")
+        verbose_name_plural = _("competitors in opportunities")
+        constraints = [models.UniqueConstraint(fields=["opportunity", "competitor"], name="one_link_per_opp_competitor")]
+        indexes = [
+            models.Index(fields=["competitor", "opportunity"], name="opp_comp_by_comp"),
+            models.Index(fields=["updated_at", "id"], name="opp_comp_updated"),
+        ]
+
+    def __str__(self):
+        return f"{self.opportunity} · {self.competitor}" if self.opportunity_id and self.competitor_id else str(self.pk)
+
+    def clean(self):
+        super().clean()
+        if self.opportunity_id and self.competitor_id and OpportunityCompetitor.objects.filter(
+                opportunity_id=self.opportunity_id, competitor_id=self.competitor_id).exclude(pk=self.pk).exists():
+            raise ValidationError({"competitor": _("This competitor is already listed on the opportunity.")})
+
+    def get_constraints(self):  # the clean() above answers at the field
+        return [(m, [c for c in cs if c.name != "one_link_per_opp_competitor"]) for m, cs in super().get_constraints()]
+
+
+# --- Sales plans (SAL-7) --------------------------------------------------------------------------
+
+class PlanScope(models.TextChoices):
+    EMPLOYEE = "employee", _("Employee")
+    DEPARTMENT = "department", _("Department")
+    COMPANY = "company", _("Company")
+
+
+class PlanPeriod(models.TextChoices):
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
+    YEAR = "year", _("Year")
+
+
+def period_end(kind, start):
+    """The first day after the period of `kind` starting on `start`."""
+    months = {PlanPeriod.MONTH: 1, PlanPeriod.QUARTER: 3, PlanPeriod.YEAR: 12}[kind]
+    y, m = divmod(start.month - 1 + months, 12)
+    return datetime.date(start.year + y, m + 1, 1)
+
+
+def is_period_start(kind, day):
+    if day.day != 1:
+        return False
+    if kind == PlanPeriod.QUARTER:
+        return day.month in (1, 4, 7, 10)
+    if kind == PlanPeriod.YEAR:
+        return day.month == 1
+    return True
+
+
+class SalesPlan(TimestampedMixin, VersionedMixin, models.Model):
+    """A target (销售计划 / quota) for an employee, a department or the company, for one month,
+    quarter or year, in one metric of the plan metric registry (crm.sales.plans)."""
+
+    scope = models.CharField(_("plan for"), max_length=12, choices=PlanScope.choices, default=PlanScope.EMPLOYEE)
+    employee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("employee"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(settings.CRM_DEPARTMENT_MODEL, verbose_name=_("department"), null=True,
+                                   blank=True, on_delete=models.PROTECT, related_name="+",
+                                   help_text=_("For an employee's plan: the employee's department."))
+    period_kind = models.CharField(_("period"), max_length=8, choices=PlanPeriod.choices, default=PlanPeriod.MONTH)
+    period_start = models.DateField(_("period start"),
+                                    help_text=_("The first day of the month, quarter or year."))
+    metric = models.CharField(_("metric"), max_length=30, choices=metric_choices, default="won_amount")
+    target = models.DecimalField(_("target"), max_digits=18, decimal_places=2)
+    notes = models.CharField(_("notes"), max_length=300, blank=True)
+
+    objects = EntityQuerySet.as_manager()
+    all_objects = EntityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("sales plan")
+        verbose_name_plural = _("sales plans")
+        constraints = [
+            models.UniqueConstraint(fields=["employee", "period_kind", "period_start", "metric"],
+                                    condition=models.Q(scope="employee"), name="one_plan_per_employee"),
+            models.UniqueConstraint(fields=["department", "period_kind", "period_start", "metric"],
+                                    condition=models.Q(scope="department"), name="one_plan_per_department"),
+            models.UniqueConstraint(fields=["period_kind", "period_start", "metric"],
+                                    condition=models.Q(scope="company"), name="one_plan_for_company"),
+        ]
+        indexes = [
+            models.Index(fields=["updated_at", "id"], name="plan_updated"),
+            models.Index(fields=["period_start", "id"], name="plan_period"),
+            models.Index(fields=["metric", "period_kind", "period_start"], name="plan_lookup"),
+            models.Index(fields=["department", "updated_at", "id"], name="plan_dept_updated"),
+            models.Index(fields=["employee", "updated_at", "id"], name="plan_emp_updated"),
+        ]
+
+    def __str__(self):
+        who = self.employee if self.scope == PlanScope.EMPLOYEE else (
+            self.department if self.scope == PlanScope.DEPARTMENT else _("Company"))
+        return f"{who} · {self.period_label()} · {self.metric_label()}"
+
+    def period_label(self):
+        if not self.period_start:
+            return ""
+        if self.period_kind == PlanPeriod.YEAR:
+            return f"{self.period_start.year}"
+        if self.period_kind == PlanPeriod.QUARTER:
+            return f"{self.period_start.year} Q{(self.period_start.month - 1) // 3 + 1}"
+        return self.period_start.strftime("%Y-%m")
+
+    def metric_label(self):
+        from .plan_metrics import metric
+
+        m = metric(self.metric)
+        return str(m.label) if m else self.metric
+
+    @property
+    def period_end(self):
+        return period_end(self.period_kind, self.period_start)
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.target is not None and self.target < 0:
+            errors["target"] = _("A target cannot be negative.")
+        if self.period_start and self.period_kind and not is_period_start(self.period_kind, self.period_start):
+            errors["period_start"] = {
+                PlanPeriod.MONTH: _("A monthly plan starts on the first day of a month."),
+                PlanPeriod.QUARTER: _("A quarterly plan starts on 1 January, 1 April, 1 July or 1 October."),
+                PlanPeriod.YEAR: _("A yearly plan starts on 1 January."),
+            }[self.period_kind]
+        if self.scope == PlanScope.EMPLOYEE:
+            if not self.employee_id:
+                errors["employee"] = _("Choose the employee.")
+            else:
+                self.department_id = type(self).employee.field.related_model.objects.filter(
+                    pk=self.employee_id).values_list("department_id", flat=True).first()
+        elif self.scope == PlanScope.DEPARTMENT:
+            self.employee = None
+            if not self.department_id:
+                errors["department"] = _("Choose the department.")
+        else:
+            self.employee, self.department = None, None
+        if not errors and self.period_start:
+            same = SalesPlan.objects.filter(scope=self.scope, period_kind=self.period_kind,
+                                            period_start=self.period_start, metric=self.metric).exclude(pk=self.pk)
+            if self.scope == PlanScope.EMPLOYEE:
+                same = same.filter(employee_id=self.employee_id)
+            elif self.scope == PlanScope.DEPARTMENT:
+                same = same.filter(department_id=self.department_id)
+            if same.exists():
+                errors["period_start"] = _("There is already a plan for this target, period and metric.")
+        if errors:
+            raise ValidationError(errors)
+
+    def before_write(self, user):
+        """The plan's target must lie within what the writer may manage (SAL-7): their own plans,
+        their department('s subtree), or — with the "all" scope — the company's."""
+        from .plans import check_target_in_scope
+
+        check_target_in_scope(user, self)
+
+    def get_constraints(self):  # clean() answers at the field
+        names = {"one_plan_per_employee", "one_plan_per_department", "one_plan_for_company"}
+        return [(m, [c for c in cs if c.name not in names]) for m, cs in super().get_constraints()]

@@ -66,3 +66,31 @@ def score_panel(request, lead):
     title = _("Score %(score)s · grade %(grade)s") % {"score": lead.score, "grade": lead.grade}
     return {"key": "score", "title": title, "rows": rows, "more": False, "add_url": None,
             "headers": [_("Scoring rule"), _("Points")]}
+# --- Competitors (COMP-1, COMP-2) ---------------------------------------------------------------
+
+def opportunity_competitors_panel(request, opp):
+    """The competitors in an opportunity, with threat level and notes (COMP-2)."""
+    from .models import OpportunityCompetitor
+
+    qs = OpportunityCompetitor.objects.filter(opportunity=opp).order_by("pk")
+    return record_panel(request, "competitors", OpportunityCompetitor, qs, ["competitor", "threat_level", "notes"],
+                        _("Competitors"), _("Add a competitor"), {"opportunity": opp.pk}, limit=30)
+
+
+def competitor_products_panel(request, competitor):
+    from .models import CompetitorProduct
+
+    qs = CompetitorProduct.objects.filter(competitor=competitor).order_by("name", "pk")
+    return record_panel(request, "competitor-products", CompetitorProduct, qs,
+                        ["name", "our_product", "price", "currency", "use"], _("Their products"),
+                        _("Add a product"), {"competitor": competitor.pk}, limit=50)
+
+
+def competitor_opportunities_panel(request, competitor):
+    """The opportunities the competitor is in (read through the opportunities' scope)."""
+    from .models import OpportunityCompetitor
+
+    qs = OpportunityCompetitor.objects.filter(competitor=competitor).order_by("-opportunity__updated_at", "-pk")
+    return record_panel(request, "competitor-opportunities", OpportunityCompetitor, qs,
+                        ["opportunity", "threat_level", "notes"], _("Opportunities"), _("Add to an opportunity"),
+                        {"competitor": competitor.pk}, limit=30)

@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.entities.duplicates import DuplicateKey
-from crm.core.entities.registry import DetailAction, EntitySpec, MenuEntry, register_entity
+from crm.core.entities.registry import DetailAction, EntitySpec, MenuEntry, get_spec, register_entity
 from crm.core.ui.menu import add_menu_item
 
 from .models import (
@@ -10,6 +10,7 @@ from .models import (
 )
 from .panels import lead_links_panel, lines_panel, score_panel, stage_history_panel, stages_panel, templates_panel
 from . import scoring
+from .panels import competitor_opportunities_panel, competitor_products_panel, opportunity_competitors_panel
 
 PHONE = "phone"
 UNSCOPED = {"owner_field": None, "department_field": None}  # configuration: grants decide, not ownership
@@ -73,8 +74,8 @@ register_entity(
         attachments=True,  # files on the record (crm.core.attachments)
         list_columns=[
             "code", "name", "customer", "pipeline", "stage", "amount", "probability", "start_date",
-            "expected_close_date", "status", "next_step", "lost_reason", "lost_to", "owner", "department",
-            "created_at", "updated_at",
+            "expected_close_date", "status", "next_step", "lost_reason", "lost_to", "competitors", "owner",
+            "department", "created_at", "updated_at",
         ],
         default_columns=["code", "name", "customer", "stage", "amount", "expected_close_date", "owner", "updated_at"],
         form_fields=[
@@ -84,25 +85,26 @@ register_entity(
         detail_fields=[
             "code", "name", "customer", "pipeline", "stage", "status", "amount", "probability", "weighted_amount",
             "start_date", "expected_close_date", "next_step", "contacts", "team_members", "lost_reason", "lost_to",
-            "closed_at", "stage_entered_at", "last_activity_at", "tags", "description", "owner", "department", "created_by",
+            "competitors", "closed_at", "stage_entered_at", "last_activity_at", "tags", "description", "owner", "department", "created_by",
             "created_at", "updated_by", "updated_at",
         ],
         filter_fields={
             "name": ["icontains"], "code": ["exact"], "customer": ["exact"], "pipeline": ["exact"],
-            "stage": ["exact"], "status": ["exact"], "lost_reason": ["exact"], "owner": ["exact"],
+            "stage": ["exact"], "status": ["exact"], "lost_reason": ["exact"], "lost_to": ["exact"],
+            "competitors": ["exact"], "owner": ["exact"],
             "department": ["exact"], "tags": ["exact"], "amount": ["gte", "lte"],
             "expected_close_date": ["gte", "lte"], "updated_at": ["gte", "lte"],
         },
         sort_fields=["updated_at", "created_at", "name", "amount", "expected_close_date"],
         search_fields=["name", "code"],
-        select_related=["owner", "department", "customer", "pipeline", "stage", "stage__pipeline"],
-        prefetch_related=["contacts", "team_members"],
+        select_related=["owner", "department", "customer", "pipeline", "stage", "stage__pipeline", "lost_to"],
+        prefetch_related=["contacts", "team_members", "competitors"],
         menu=MenuEntry(group="sales", icon="briefcase", order=20),
         detail_actions=[
             DetailAction(_("Won"), "sales-opportunity-win", icon="trophy"),
             DetailAction(_("Lost"), "sales-opportunity-lose", icon="x-octagon"),
         ],
-        detail_panels=[lines_panel, stage_history_panel],
+        detail_panels=[lines_panel, opportunity_competitors_panel, stage_history_panel],
         testing="crm.sales.testing:OpportunityTestData",
         number_field="code",  # the "opportunities" numbering rule (SYS-5)
     ),
@@ -243,3 +245,106 @@ register_entity(
 
 add_menu_item("sales", _("Pipeline board"), "sales-kanban", icon="kanban", order=30, entity="opportunities")
 add_menu_item("sales", _("Funnel and forecast"), "sales-funnel", icon="bar-chart", order=40, entity="opportunities")
+
+
+# --- Competitors (COMP-1, COMP-2, SAL-11) and sales plans (SAL-7) ---------------------------------
+from crm.catalog.models import Product  # noqa: E402
+
+from .forms import COMPETITOR_PRODUCT_FIELDS  # noqa: E402
+from .models import Competitor, CompetitorProduct, OpportunityCompetitor, SalesPlan  # noqa: E402
+
+register_entity(
+    Competitor,
+    EntitySpec(
+        key="competitors",
+        list_columns=["name", "mnemonic_code", "status", "website", "competition_fields", "owner", "department",
+                      "created_at", "updated_at"],
+        default_columns=["name", "status", "competition_fields", "website", "owner", "updated_at"],
+        form_fields=["name", "mnemonic_code", "website", "status", "competition_fields", "background", "strengths",
+                     "weaknesses", "strategy", "tags"],
+        detail_fields=["name", "mnemonic_code", "website", "status", "competition_fields", "background", "strengths",
+                       "weaknesses", "strategy", "tags", "owner", "department", "created_by", "created_at",
+                       "updated_by", "updated_at"],
+        filter_fields={"name": ["icontains"], "status": ["exact"], "owner": ["exact"], "department": ["exact"],
+                       "tags": ["exact"], "updated_at": ["gte", "lte"]},
+        sort_fields=["updated_at", "created_at", "name"],
+        search_fields=["name", "mnemonic_code", "competition_fields"],
+        select_related=["owner", "department"],
+        menu=MenuEntry(group="sales", icon="shield-exclamation", order=50),
+        detail_panels=[competitor_products_panel, competitor_opportunities_panel],
+        testing="crm.sales.testing:CompetitorTestData",
+    ),
+)
+
+register_entity(
+    CompetitorProduct,
+    EntitySpec(
+        key="competitor-products",
+        list_columns=["competitor", "name", "our_product", "specification", "price", "currency", "use", "updated_at"],
+        form_fields=COMPETITOR_PRODUCT_FIELDS,
+        filter_fields={"competitor": ["exact"], "our_product": ["exact"], "name": ["icontains"]},
+        sort_fields=["updated_at", "name"],
+        search_fields=["name", "specification"],
+        select_related=["competitor", "our_product"],
+        detail_actions=[DetailAction(_("Compare with our product"), "sales-competitor-product-compare",
+                                     icon="layout-split")],
+        testing="crm.sales.testing:CompetitorProductTestData",
+        # Visible and editable with its competitor.
+        owner_field="competitor__owner",
+        department_field="competitor__department",
+    ),
+)
+
+register_entity(
+    OpportunityCompetitor,
+    EntitySpec(
+        key="opportunity-competitors",
+        list_columns=["opportunity", "competitor", "threat_level", "notes", "updated_at"],
+        form_fields=["opportunity", "competitor", "threat_level", "notes"],
+        filter_fields={"opportunity": ["exact"], "competitor": ["exact"], "threat_level": ["exact"]},
+        sort_fields=["updated_at"],
+        select_related=["opportunity", "competitor"],
+        testing="crm.sales.testing:OpportunityCompetitorTestData",
+        hard_delete=True,
+        # Visible and editable with its opportunity.
+        owner_field="opportunity__owner",
+        department_field="opportunity__department",
+    ),
+)
+
+register_entity(
+    SalesPlan,
+    EntitySpec(
+        key="sales-plans",
+        list_columns=["scope", "employee", "department", "period_kind", "period_start", "metric", "target", "notes",
+                      "updated_at"],
+        default_columns=["scope", "employee", "department", "period_kind", "period_start", "metric", "target", "notes"],
+        form_fields=["scope", "employee", "department", "period_kind", "period_start", "metric", "target", "notes"],
+        filter_fields={"scope": ["exact"], "employee": ["exact"], "department": ["exact"], "period_kind": ["exact"],
+                       "metric": ["exact"], "period_start": ["gte", "lte"]},
+        sort_fields=["updated_at", "period_start"],
+        select_related=["employee", "department"],
+        menu=MenuEntry(group="sales", icon="bullseye", order=60),
+        testing="crm.sales.testing:SalesPlanTestData",
+        actions=("view", "create", "edit", "delete", "export", "import"),
+        hard_delete=True,
+        # A rep's own plans ("own"), a department's and its people's ("department", "sub-departments").
+        owner_field="employee",
+        department_field="department",
+    ),
+)
+
+add_menu_item("sales", _("Plan vs actual"), "sales-plan-actual", icon="graph-up-arrow", order=61,
+              entity="sales-plans")
+add_menu_item("sales", _("Win/loss by competitor"), "sales-competitor-analysis", icon="trophy", order=51,
+              entity="opportunities")
+add_menu_item("sales", _("Lost-order analysis"), "sales-lost-analysis", icon="graph-down-arrow", order=52,
+              entity="opportunities")
+
+# COMP-2: the competitors of an opportunity are chosen on its form (crm/sales/forms.py scopes them).
+_opp_fields = get_spec(Opportunity).form_fields
+_opp_fields.insert(_opp_fields.index("team_members") + 1, "competitors")
+
+# The product page links to its comparison with competitor products (COMP-1).
+get_spec(Product).detail_actions.append(
+    DetailAction(_("Compare with competitors"), "sales-product-compare", icon="layout-split"))

@@ -310,13 +310,22 @@ def win(user, opp_pk, expected_version):
     return move_stage(user, opp.pk, stage.pk, expected_version)
 
 
-def lose(user, opp_pk, expected_version, reason, competitor=""):
+def lose(user, opp_pk, expected_version, reason, competitor=None):
+    """Mark lost with a reason (dictionary "lost_reason") and optionally the competitor lost to
+    (SAL-11): a Competitor or its id, which must be one the user may see (else a field error)."""
     opp = get_for_user_or_404(user, Opportunity, opp_pk, "edit")
     stage = opp.pipeline.lost_stage()
     if stage is None:
         raise ValidationError({"stage": _("The pipeline has no lost stage.")})
-    return move_stage(user, opp.pk, stage.pk, expected_version,
-                      {"lost_reason": reason or "", "lost_to": (competitor or "")[:200]})
+    rival = None
+    if competitor not in (None, ""):
+        from .models import Competitor
+
+        pk = getattr(competitor, "pk", competitor)
+        rival = Competitor.objects.for_user(user).filter(pk=pk).first() if str(pk).isdigit() else None
+        if rival is None:
+            raise ValidationError({"lost_to": _("Choose a competitor you may see.")})
+    return move_stage(user, opp.pk, stage.pk, expected_version, {"lost_reason": reason or "", "lost_to": rival})
 
 
 def may_edit(user, opp):

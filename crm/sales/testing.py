@@ -151,3 +151,87 @@ class LeadScoringRuleTestData(EntityTestData):
     def create_payload(self, ctx):
         return {"name": unique("score"), "is_active": True, "kind": "equals", "field": "source",
                 "value": "exhibition", "points": 20, "days": 30, "sort_order": 1}
+# --- Competitors and plans (COMP-1, COMP-2, SAL-7) ----------------------------------------------
+
+class CompetitorTestData(EntityTestData):
+    def make(self, owner, department, **fields):
+        from .models import Competitor
+
+        fields.setdefault("name", unique("rival"))
+        return Competitor.objects.create(owner=owner, department=department, **fields)
+
+    def create_payload(self, ctx):
+        return {"name": unique("rival"), "website": "https://rival.example.com", "status": "active",
+                "competition_fields": "Servers", "strengths": "Price", "strategy": "Sell service", "tags": ["kit"]}
+
+
+class CompetitorProductTestData(EntityTestData):
+    def make(self, owner, department, **fields):
+        from .models import CompetitorProduct
+
+        fields.setdefault("competitor", CompetitorTestData(self.spec).make(owner, department))
+        fields.setdefault("name", unique("rivalprod"))
+        fields.setdefault("price", Decimal("99"))
+        return CompetitorProduct.objects.create(**fields)
+
+    def create_payload(self, ctx):
+        competitor = CompetitorTestData(self.spec).make(ctx.user, ctx.user.department)
+        return {"competitor": competitor.pk, "name": unique("rivalprod"), "use": "Office", "price": "120.0000",
+                "currency": "CNY", "performance": "Fast"}
+
+
+class OpportunityCompetitorTestData(EntityTestData):
+    lookup_field = "notes"
+
+    def make(self, owner, department, **fields):
+        from .models import OpportunityCompetitor
+
+        fields.setdefault("opportunity", OpportunityTestData(self.spec).make(owner, department))
+        fields.setdefault("competitor", CompetitorTestData(self.spec).make(owner, department))
+        fields.setdefault("notes", unique("threat"))
+        return OpportunityCompetitor.objects.create(**fields)
+
+    def create_payload(self, ctx):
+        opp = OpportunityTestData(self.spec).make(ctx.user, ctx.user.department)
+        competitor = CompetitorTestData(self.spec).make(ctx.user, ctx.user.department)
+        return {"opportunity": opp.pk, "competitor": competitor.pk, "threat_level": "high", "notes": unique("threat")}
+
+    def edit_payload(self, obj):
+        return {"notes": f"{obj.notes} edited"}
+
+
+_plan_months = iter(range(10_000))
+
+
+def next_plan_month():
+    """A month no other test plan uses (plans are unique per target, period and metric)."""
+    n = next(_plan_months)
+    return datetime.date(2000 + n // 12, n % 12 + 1, 1)
+
+
+class SalesPlanTestData(EntityTestData):
+    lookup_field = "notes"
+
+    def make(self, owner, department, **fields):
+        from .models import SalesPlan
+
+        if owner is not None:
+            fields.setdefault("scope", "employee")
+            fields.setdefault("employee", owner)
+        else:
+            fields.setdefault("scope", "department")
+        fields.setdefault("department", department)
+        fields.setdefault("period_kind", "month")
+        fields.setdefault("period_start", next_plan_month())
+        fields.setdefault("metric", "won_amount")
+        fields.setdefault("target", Decimal("1000"))
+        fields.setdefault("notes", unique("plan"))
+        return SalesPlan.objects.create(**fields)
+
+    def create_payload(self, ctx):
+        return {"scope": "employee", "employee": ctx.user.pk, "period_kind": "month",
+                "period_start": next_plan_month().isoformat(), "metric": "won_amount", "target": "50000.00",
+                "notes": unique("plan")}
+
+    def edit_payload(self, obj):
+        return {"notes": f"{obj.notes} edited"}

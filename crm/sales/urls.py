@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, views
+from . import api, compplan_api, compplan_views, views
 
 urlpatterns = [
     path("sales/board/", views.kanban_default, name="sales-kanban"),
@@ -19,4 +19,18 @@ urlpatterns = [
     path("api/v1/opportunities/<int:pk>/move-stage/", api.MoveStageView.as_view(), name="api-opportunities-move-stage"),
     path("api/v1/opportunities/<int:pk>/win/", api.WinView.as_view(), name="api-opportunities-win"),
     path("api/v1/opportunities/<int:pk>/lose/", api.LoseView.as_view(), name="api-opportunities-lose"),
+    # Competitors (COMP-1, COMP-2, SAL-11) and sales plans (SAL-7)
+    path("sales/products/<int:pk>/compare/", compplan_views.product_compare, name="sales-product-compare"),
+    path("sales/competitor-products/<int:pk>/compare/", compplan_views.competitor_product_compare,
+         name="sales-competitor-product-compare"),
+    path("sales/competitors/win-loss/", compplan_views.competitor_analysis, name="sales-competitor-analysis"),
+    path("sales/lost-analysis/", compplan_views.lost_analysis, name="sales-lost-analysis"),
+    path("sales/plans/actual/", compplan_views.plan_actual, name="sales-plan-actual"),
+    path("sales/plans/grid/", compplan_views.plan_grid, name="sales-plan-grid"),
+    path("api/v1/competitor-win-loss/", compplan_api.CompetitorAnalysisView.as_view(), name="api-competitor-win-loss"),
+    path("api/v1/lost-analysis/", compplan_api.LostAnalysisView.as_view(), name="api-lost-analysis"),
+    path("api/v1/products/<int:pk>/competitor-comparison/", compplan_api.ComparisonView.as_view(),
+         name="api-products-competitor-comparison"),
+    path("api/v1/plan-vs-actual/", compplan_api.PlanActualView.as_view(), name="api-plan-vs-actual"),
+    path("api/v1/plan-metrics/", compplan_api.PlanMetricsView.as_view(), name="api-plan-metrics"),
 ]

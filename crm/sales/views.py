@@ -257,8 +257,15 @@ def lead_assign(request, pk):
 
 class LoseForm(forms.Form):
     lost_reason = DictionaryChoiceField(kind="lost_reason", blank=False, label=gettext_lazy("Lost reason"))
-    lost_to = forms.CharField(label=gettext_lazy("Competitor lost to"), max_length=200, required=False)
+    lost_to = forms.ModelChoiceField(label=gettext_lazy("Competitor lost to"), required=False, queryset=None)
     version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .models import Competitor
+
+        # SAL-11: a competitor record the user may see (the service checks it again).
+        self.fields["lost_to"].queryset = Competitor.objects.for_user(user).order_by("name", "pk")
 
 
 @login_required
@@ -283,7 +290,7 @@ def opportunity_win(request, pk):
 def opportunity_lose(request, pk):
     _need(request.user, "opportunities", "edit")
     opp = get_for_user_or_404(request.user, Opportunity, pk, "edit")
-    form = LoseForm(request.POST or None, initial={"version": opp.version})
+    form = LoseForm(request.POST or None, initial={"version": opp.version}, user=request.user)
     status = 200
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data

@@ -1,0 +1,66 @@
+"""Forms of sales entities that differ from the generated ones: a competitor product's attributes
+are edited as name=value lines, as a product's are (COMP-1); the opportunity form offers only the
+competitors the user may see (COMP-2)."""
+
+from functools import cache
+
+from django import forms
+
+from crm.catalog.forms import AttributesField
+from crm.core.ui.forms import EntityForm, formfield
+
+from .models import Competitor, CompetitorProduct, Opportunity
+
+COMPETITOR_PRODUCT_FIELDS = ["competitor", "name", "our_product", "use", "specification", "attributes",
+                             "performance", "price", "currency", "strengths", "weaknesses"]
+
+
+def _formfield(model_field, **kwargs):
+    if model_field.name == "attributes":
+        return AttributesField(label=model_field.verbose_name, help_text=model_field.help_text)
+    return formfield(model_field, **kwargs)
+
+
+class CompetitorProductForm(EntityForm):
+    class Meta:
+        model = CompetitorProduct
+        fields = COMPETITOR_PRODUCT_FIELDS
+        formfield_callback = _formfield
+
+
+class _OpportunityBase(EntityForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "competitors" in self.fields:
+            # The generated multiple choice is not scoped: offer (and accept) visible competitors only.
+            self.fields["competitors"].queryset = Competitor.objects.for_user(self.user).order_by("name", "pk")
+            self.fields["competitors"].required = False
+
+    def clean_competitors(self):
+        """The chosen visible competitors, plus those already listed that the user may not see
+        (kept: choosing among what one sees never removes what one cannot)."""
+        return keep_hidden(self.user, self.instance, self.cleaned_data.get("competitors"))
+
+
+def keep_hidden(user, opp, chosen):
+    chosen = list(chosen or [])
+    if opp is not None and opp.pk:
+        visible = Competitor.objects.for_user(user).values("pk")
+        chosen += list(Competitor.all_objects.filter(opportunity_links__opportunity=opp).exclude(pk__in=visible))
+    return chosen
+
+
+@cache
+def _opportunity_form():
+    from crm.core.entities.registry import get_spec
+
+    return forms.modelform_factory(Opportunity, form=_OpportunityBase, fields=get_spec(Opportunity).form_fields,
+                                   formfield_callback=formfield)
+
+
+def __getattr__(name):
+    """`OpportunityForm`: the generated form with the spec's fields, built on first use (after the
+    registration has listed them)."""
+    if name == "OpportunityForm":
+        return _opportunity_form()
+    raise AttributeError(name)
