@@ -18,6 +18,7 @@ from django.utils.translation import pgettext_lazy
 from crm.core.dictionary.fields import DictionaryField
 from crm.core.entities.base import Entity, EntityQuerySet, TimestampedMixin, VersionedMixin
 from crm.core.fields import PhoneField
+from crm.customers.pool_models import PoolFieldsMixin
 
 NOT_NEGATIVE = [MinValueValidator(0)]
 # An expected close date further back than this is a typing error, not a forecast.
@@ -74,7 +75,7 @@ class LeadWebForm(TimestampedMixin, VersionedMixin, models.Model):
         super().save(*args, **kwargs)
 
 
-class Lead(Entity):
+class Lead(Entity, PoolFieldsMixin):
     """A lead (线索): a prospect not yet qualified into a customer."""
 
     code = models.CharField(_("lead number"), max_length=30, blank=True, db_index=True)
@@ -122,6 +123,7 @@ class Lead(Entity):
             models.Index(fields=["mobile"], name="lead_mobile"),
             models.Index(Lower("email"), name="lead_email_ci"),
             models.Index(fields=["deleted_at", "id"], name="lead_binned", condition=models.Q(deleted_at__isnull=False)),
+            models.Index(fields=["pool", "updated_at", "id"], name="lead_in_pool", condition=models.Q(owner__isnull=True)),
         ]
 
     def __str__(self):

@@ -212,3 +212,18 @@ register_entity(
 
 add_menu_item("sales", _("Pipeline board"), "sales-kanban", icon="kanban", order=30, entity="opportunities")
 add_menu_item("sales", _("Funnel and forecast"), "sales-funnel", icon="bar-chart", order=40, entity="opportunities")
+
+# The public pool (CUS-9): leads can be pooled; a customer's clock of "no won deal" reads its
+# opportunities in a won stage.
+from django.db.models import OuterRef, Q, Subquery  # noqa: E402
+
+from crm.customers import pool  # noqa: E402
+from crm.customers.models import Customer  # noqa: E402
+from crm.customers.panels import pool_panel  # noqa: E402
+from .models import LeadStatus, StageKind  # noqa: E402
+
+pool.register_poolable(Lead, held_q=~Q(status__in=LeadStatus.CLOSED))
+pool.set_won_deal(Customer, lambda: Subquery(
+    Opportunity.objects.filter(customer=OuterRef("pk"), stage__kind=StageKind.WON, closed_at__isnull=False)
+    .order_by("-closed_at").values("closed_at")[:1]))
+Lead.entity_spec.detail_panels.append(pool_panel)

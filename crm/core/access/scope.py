@@ -18,6 +18,15 @@ from .levels import Scope
 
 NOTHING = Q(pk__in=[])
 
+# Rows a user may see beyond their data scope, per entity key: callables `(user, action) -> Q | None`
+# that apps register with `extend_scope` (the public pool, CUS-9: unowned records in the pools the
+# user may use). They widen THE predicate; there is no second visibility check anywhere.
+SCOPE_EXTENSIONS: dict[str, list] = {}
+
+
+def extend_scope(entity_key, fn):
+    SCOPE_EXTENSIONS.setdefault(entity_key, []).append(fn)
+
 
 @dataclass
 class Grants:
@@ -53,9 +62,8 @@ def grants_of(user) -> Grants:
 
 def forget_grants(user):
     """Drop the per-request cache after the user's roles changed."""
-    for attr in ("_crm_grants", "_crm_subtree"):
-        if hasattr(user, attr):
-            delattr(user, attr)
+    for attr in [a for a in vars(user) if a.startswith("_crm_")]:  # scope extensions cache as _crm_* too
+        delattr(user, attr)
 
 
 def scope_level(user, entity_key, action) -> int:
@@ -104,6 +112,10 @@ def scope_q(user, model, action="view") -> Q:
     if action == "view" and spec.shared_with:
         # People the record is shared with (a task's assignees, an appointment's invitees) see it.
         q |= Q(pk__in=model._base_manager.filter(**{spec.shared_with: user.pk}).values("pk"))
+    for extension in SCOPE_EXTENSIONS.get(spec.key, ()):
+        extra = extension(user, action)
+        if extra is not None:
+            q |= extra
     return q
 
 
