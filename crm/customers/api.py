@@ -33,26 +33,26 @@ class PoolResult(serializers.Serializer):
     pool = serializers.IntegerField(allow_null=True, help_text="The record's pool afterwards.")
 
 
-class BulkResult(serializers.Serializer):
+class PoolBulkResult(serializers.Serializer):
     results = PoolResult(many=True)
 
 
-class BulkInput(serializers.Serializer):
+class PoolBulkInput(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=100)
 
 
-class ReleaseInput(serializers.Serializer):
+class PoolReleaseInput(serializers.Serializer):
     reason = serializers.CharField(max_length=30, help_text="A code of the data dictionary kind “pool_release_reason”.")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True)
     pool = serializers.IntegerField(required=False, allow_null=True,
                                     help_text="The pool to release into. Omitted: the record's own pool, else the default pool.")
 
 
-class AssignInput(serializers.Serializer):
+class PoolAssignInput(serializers.Serializer):
     owner = serializers.IntegerField(help_text="The person who gets the record (an active user).")
 
 
-class MoveInput(serializers.Serializer):
+class PoolMoveInput(serializers.Serializer):
     pool = serializers.IntegerField(help_text="The pool to move the record to.")
 
 
@@ -95,12 +95,12 @@ class ClaimView(_PoolAction):
 
 
 class BulkClaimView(APIView):
-    @extend_schema(tags=["pool"], operation_id="pool_bulk_claim", request=BulkInput, parameters=[KEY_PARAM],
-                   responses={200: BulkResult, **{k: v for k, v in ERRORS.items() if k != 409}},
+    @extend_schema(tags=["pool"], operation_id="pool_bulk_claim", request=PoolBulkInput, parameters=[KEY_PARAM],
+                   responses={200: PoolBulkResult, **{k: v for k, v in ERRORS.items() if k != 409}},
                    description="Claim several records; each is claimed or refused on its own, with its message.")
     def post(self, request, key):
         pools.poolable(key)
-        ser = BulkInput(data=request.data)
+        ser = PoolBulkInput(data=request.data)
         ser.is_valid(raise_exception=True)
         results = pools.bulk(pools.claim, request.user, key, ser.validated_data["ids"])
         rows = dict(pools.poolable(key).model._base_manager.filter(pk__in=[r[0] for r in results]).values_list(
@@ -109,15 +109,15 @@ class BulkClaimView(APIView):
             "pk", "pool_id"))
         out = [{"id": pk, "ok": ok, "message": message, "owner": rows.get(pk) if ok else None,
                 "pool": pool_ids.get(pk) if ok else None} for pk, ok, message in results]
-        return Response(BulkResult({"results": out}).data)
+        return Response(PoolBulkResult({"results": out}).data)
 
 
 class ReleaseView(_PoolAction):
-    @extend_schema(tags=["pool"], operation_id="pool_release", request=ReleaseInput, parameters=[KEY_PARAM],
+    @extend_schema(tags=["pool"], operation_id="pool_release", request=PoolReleaseInput, parameters=[KEY_PARAM],
                    responses={200: PoolResult, **ERRORS},
                    description="Give a record back to a pool, with a reason (the owner, or a pool manager).")
     def post(self, request, key, pk):
-        ser = ReleaseInput(data=request.data)
+        ser = PoolReleaseInput(data=request.data)
         ser.is_valid(raise_exception=True)
         d = ser.validated_data
         return self._answer(lambda: pools.release(request.user, key, pk, d["reason"], note=d.get("note", ""),
@@ -125,12 +125,12 @@ class ReleaseView(_PoolAction):
 
 
 class AssignView(_PoolAction):
-    @extend_schema(tags=["pool"], operation_id="pool_assign", request=AssignInput, parameters=[KEY_PARAM],
+    @extend_schema(tags=["pool"], operation_id="pool_assign", request=PoolAssignInput, parameters=[KEY_PARAM],
                    responses={200: PoolResult, **ERRORS},
                    description="A pool manager (special permission manage_pool) gives a pooled record to someone; "
                                "their hold limit applies.")
     def post(self, request, key, pk):
-        ser = AssignInput(data=request.data)
+        ser = PoolAssignInput(data=request.data)
         ser.is_valid(raise_exception=True)
         owner = get_user_model().objects.filter(pk=ser.validated_data["owner"], is_active=True).first()
         if owner is None:
@@ -139,11 +139,11 @@ class AssignView(_PoolAction):
 
 
 class MoveView(_PoolAction):
-    @extend_schema(tags=["pool"], operation_id="pool_move", request=MoveInput, parameters=[KEY_PARAM],
+    @extend_schema(tags=["pool"], operation_id="pool_move", request=PoolMoveInput, parameters=[KEY_PARAM],
                    responses={200: PoolResult, **ERRORS},
                    description="A pool manager moves a pooled record to another pool.")
     def post(self, request, key, pk):
-        ser = MoveInput(data=request.data)
+        ser = PoolMoveInput(data=request.data)
         ser.is_valid(raise_exception=True)
         return self._answer(lambda: pools.move(request.user, key, pk, ser.validated_data["pool"]))
 

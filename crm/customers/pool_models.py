@@ -103,6 +103,7 @@ class PoolRule(TimestampedMixin, VersionedMixin, models.Model):
         _("days without a follow-up"), default=0, help_text=_("0: not reclaimed for missing follow-ups."))
     no_deal_days = models.PositiveIntegerField(
         _("days without a won deal"), default=0, help_text=_("0: not reclaimed for missing deals."))
+    note = models.CharField(_("note"), max_length=200, blank=True)
 
     objects = EntityQuerySet.as_manager()
     all_objects = EntityQuerySet.as_manager()

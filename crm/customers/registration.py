@@ -125,7 +125,7 @@ register_entity(
     EntitySpec(
         key="pool-rules",
         list_columns=["pool", "level", "no_follow_up_days", "no_deal_days", "updated_at"],
-        form_fields=["pool", "level", "no_follow_up_days", "no_deal_days"],
+        form_fields=["pool", "level", "no_follow_up_days", "no_deal_days", "note"],
         filter_fields={"pool": ["exact"], "level": ["exact"]},
         sort_fields=["updated_at"],
         select_related=["pool"],

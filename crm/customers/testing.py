@@ -74,7 +74,7 @@ class PoolRuleTestData(EntityTestData):
         return PoolRule.objects.get(pool_id=payload["pool"])
 
     def edit_payload(self, obj):
-        return {"no_follow_up_days": obj.no_follow_up_days + 1}
+        return {"note": "edited"}
 
     def search_text(self, obj):
         return str(obj.pool)

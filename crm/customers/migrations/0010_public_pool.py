@@ -69,6 +69,7 @@ class Migration(migrations.Migration):
                 ('level', crm.core.dictionary.fields.DictionaryField(blank=True, help_text='Empty: every level without a rule of its own, and leads.', kind='customer_level', verbose_name='customer level')),
                 ('no_follow_up_days', models.PositiveIntegerField(default=0, help_text='0: not reclaimed for missing follow-ups.', verbose_name='days without a follow-up')),
                 ('no_deal_days', models.PositiveIntegerField(default=0, help_text='0: not reclaimed for missing deals.', verbose_name='days without a won deal')),
+                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
             ],
             options={
                 'verbose_name': 'pool rule',
