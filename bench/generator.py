@@ -33,6 +33,7 @@ from crm.demo.management.commands.demo import ROLES as DEMO_ROLES
 from crm.demo.management.commands.demo import Command as Demo
 from crm.org.models import User
 
+from . import pool as pool_data
 from . import sales as sales_data
 from .progress import Progress
 
@@ -495,6 +496,7 @@ def load(scale, seed=SEED, stream=None, quiet=False, verify=100):
     with connection.cursor() as cur:
         for sql in connection.ops.sequence_reset_sql(no_style(), MODELS):
             cur.execute(sql)
+    pool_data.fill(now)  # a share of the customers lies in the regions' public pools (CUS-9)
     t_analyze = time.perf_counter()
     loader.analyze()
     analyze_seconds = time.perf_counter() - t_analyze

@@ -21,7 +21,8 @@ from crm.core.notifications.models import Notification
 from crm.core.testing.clients import api_as, browser
 from crm.core.testing.org import make_tree, make_user
 from crm.customers import pool as pools
-from crm.customers.models import Contact, Customer, PoolEvent, PoolRule
+from crm.customers.models import Contact, Customer
+from crm.customers.pool_models import PoolEvent, PoolRule
 from crm.customers.testing import make_pool, pooled
 from crm.sales.models import Lead, Opportunity
 from crm.sales.testing import make_pipeline, open_stages
@@ -202,7 +203,7 @@ def test_hold_limit_refuses_with_a_clear_message_and_writes_nothing(east_pool, a
     assert not AuditEntry.objects.filter(object_id=c.pk, content_type__model="customer").exists()
     # The page says the same, as a message.
     page = browser(alice).post(reverse("pool-claim", args=["customers", c.pk]), HTTP_HX_REQUEST="true")
-    assert page.status_code == 400 and "already holds 2 customers" in page.content.decode()
+    assert page["X-Pool-Status"] == "400" and "already holds 2 customers" in page.content.decode()
 
 
 def test_daily_claim_limit(east_pool, alice):

@@ -17,7 +17,7 @@ from crm.core.entities.trees import creates_cycle
 from crm.core.fields import CreditCodeField, PhoneField
 from crm.core.pinyin import initials
 
-from .pool_models import Pool, PoolEvent, PoolFieldsMixin, PoolReason, PoolRule  # noqa: F401  (CUS-9)
+from .pool_models import PoolFieldsMixin  # the public pool (CUS-9); also registers its models
 
 
 # The codes of the customer pick lists as seeded into the data dictionary (SYS-6) by

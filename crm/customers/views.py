@@ -92,9 +92,11 @@ def pool_list(request, pk, key):
 
 
 def _result(request, ok, message, status=200, obj=None, key=None):
-    if request.htmx:
-        return render(request, "customers/_pool_result.html", {"ok": ok, "message": message, "obj": obj, "key": key},
-                      status=status)
+    if request.htmx:  # htmx swaps only 2xx answers: the row shows the outcome, the status travels in a header
+        response = render(request, "customers/_pool_result.html",
+                          {"ok": ok, "message": message, "obj": obj, "key": key})
+        response["X-Pool-Status"] = str(status)
+        return response
     (messages.success if ok else messages.error)(request, message)
     return None
 

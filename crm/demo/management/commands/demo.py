@@ -19,6 +19,7 @@ from crm.core.timeline.models import Note
 from crm.customers.models import Contact, Customer, CustomerStatus, CustomerType, Level, Source
 from crm.demo import data
 from crm.demo.work_data import make_work
+from crm.demo.pool_data import make_pools
 from crm.demo.sales_data import SALES_SETTINGS, make_sales
 from crm.org.models import Department, User
 
@@ -165,6 +166,7 @@ class Command(BaseCommand):
             self.make_catalog(users["admin"])
             make_work(rng, users)
             make_sales(rng, users)
+            make_pools(rng, users)  # the public pool (CUS-9)
         # The records above were partly bulk-created (no events): build the search index once (UX-1).
         from crm.core.search import rebuild as rebuild_search_index
 
