@@ -9,6 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -410,15 +411,32 @@ def test_reclaim_for_no_won_deal_by_level(east_pool, alice):
     Opportunity.objects.create(owner=alice, department=alice.department, customer=open_deal, name="Open",
                                pipeline=pipeline, stage=open_stages(pipeline)[0], amount=Decimal("100"),
                                expected_close_date=timezone.localdate())
-    assert pools.run_reclaim()["reclaimed"] == 2
+    from crm.customers.tasks import reclaim_pool_records
+
+    assert reclaim_pool_records.call()["reclaimed"] == 2  # the periodic job's task, run in-process
     assert Customer.objects.get(pk=stale.pk).in_pool
     assert Customer.objects.get(pk=open_deal.pk).in_pool
     assert Customer.objects.get(pk=won.pk).owner == alice
     assert PoolEvent.objects.get(object_id=stale.pk, action="reclaim").reason == "deal"
 
 
-def test_reclaim_is_a_periodic_job():
-    assert "pool-reclaim" in PERIODIC
+def test_reclaim_is_a_daily_periodic_job():
+    assert PERIODIC["pool-reclaim"].task.module_path == "crm.customers.tasks.reclaim_pool_records"
+
+
+def test_put_in_pool_and_bulk_claim_page_messages(east_pool, boss, alice, bob):
+    mine = owned(alice, name="Alice Old Co")
+    assert pools.put_in_pool(boss, "customers", [mine.pk], east_pool, reason="imported") == 1
+    mine.refresh_from_db()
+    assert mine.in_pool and mine.pool_reason == "imported" and mine.previous_owner == alice
+    with pytest.raises(PermissionDenied):
+        pools.put_in_pool(alice, "customers", [mine.pk], east_pool)
+    secret = owned(alice, name="Alice Secret Co")
+    page = browser(bob).post(reverse("pool-bulk-claim", args=["customers"]),
+                             {"ids": [mine.pk, secret.pk]}, follow=True).content.decode()
+    assert "1 of 2 records claimed." in page
+    assert "Alice Secret Co" not in page and f"#{secret.pk}" in page  # no name of a record he may not see
+    assert Customer.objects.get(pk=mine.pk).owner == bob
 
 
 # --- real concurrent claims (SQLite file database and PostgreSQL) ---------------------------------------

@@ -354,7 +354,8 @@ def put_in_pool(user, key, ids, pool, reason=PoolReason.NEW, *, now=None):
     if not has_special(user, MANAGE):
         raise PermissionDenied(_("You do not have permission to do this."))
     moved = 0
-    for rec in p.model.objects.filter(scope_q(user, p.model, "assign") | Q(owner__isnull=True), pk__in=ids):
+    assignable = p.model.objects.for_user(user, "assign").filter(pk__in=ids).values("pk")
+    for rec in p.model.objects.filter(Q(pk__in=assignable) | Q(owner__isnull=True, pool__isnull=True), pk__in=ids):
         if rec.in_pool:
             continue
         moved += _enter(user, p, rec, pool, reason, event_action=PoolEvent.Action.ENTER, now=now)

@@ -83,7 +83,7 @@ def pool_list(request, pk, key):
         "page": page, "query": base.urlencode(),
         "kinds": _kinds(request.user),
         "manage": has_special(request.user, pools.MANAGE),
-        "users": get_user_model().objects.filter(is_active=True).select_related("department").order_by("username")[:500]
+        "users": get_user_model().objects.filter(is_active=True).select_related("department").order_by("username")[:200]
         if has_special(request.user, pools.MANAGE) else [],
         "other_pools": [x for x in pools.pools_for(request.user) if x.pk != pool.pk],
     }
@@ -138,10 +138,11 @@ def bulk_claim(request, key):
     won = sum(1 for _pk, ok, _m in results if ok)
     if won:
         messages.success(request, _("%(count)d of %(total)d records claimed.") % {"count": won, "total": len(ids)})
-    names = dict(pools.poolable(key).model._base_manager.filter(pk__in=ids).values_list("pk", "name"))
+    # Names only of records the user may see (now: their own claims and what is still in their pools).
+    names = dict(pools.poolable(key).model.objects.for_user(request.user).filter(pk__in=ids).values_list("pk", "name"))
     for pk, ok, message in results:
         if not ok:
-            messages.error(request, f"{names.get(pk, pk)}: {message}")
+            messages.error(request, f"{names.get(pk, f'#{pk}')}: {message}")
     return _back(request, reverse("pool-index"))
 
 
