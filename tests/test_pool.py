@@ -124,6 +124,9 @@ def test_pool_pages_list_only_the_users_pools(east_pool, south_pool, alice, gina
     assert "华东公海" in page and "华南公海" not in page
     listing = browser(alice).get(reverse("pool-list", args=[east_pool.pk, "customers"]))
     assert listing.status_code == 200 and "East Pooled" in listing.content.decode()
+    in_pool(east_pool, name="Strategic Pooled", level="strategic")
+    filtered = browser(alice).get(reverse("pool-list", args=[east_pool.pk, "customers"]), {"level": "strategic"})
+    assert "Strategic Pooled" in filtered.content.decode() and "East Pooled" not in filtered.content.decode()
     assert browser(alice).get(reverse("pool-list", args=[south_pool.pk, "customers"])).status_code == 404
     assert browser(gina).get(reverse("pool-list", args=[east_pool.pk, "customers"])).status_code == 404
     assert browser(alice).get(reverse("pool-list", args=[999999, "customers"])).status_code == 404  # unknown pool

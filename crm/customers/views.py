@@ -29,6 +29,8 @@ COLUMNS = {  # what the pool page shows per kind (phones masked as everywhere)
               "previous_owner"],
 }
 
+POOL_FILTERS = ("level", "industry", "status", "source", "province", "city")  # the list's own filters the pool page offers
+
 
 def _kinds(user):
     return [p for p in pools.POOLABLE.values() if can(user, p.key, "view")]
@@ -81,6 +83,7 @@ def pool_list(request, pk, key):
         "headers": [cells.field_label(spec.model, c) for c in columns],
         "rows": [(obj, _row_cells(request.user, spec, obj, columns)) for obj in page.rows],
         "page": page, "query": base.urlencode(),
+        "filters": [f for f in filterset.form if f.name in POOL_FILTERS],
         "kinds": _kinds(request.user),
         "manage": has_special(request.user, pools.MANAGE),
         "users": get_user_model().objects.filter(is_active=True).select_related("department").order_by("username")[:200]
