@@ -299,6 +299,13 @@ def test_assign_and_move_by_a_pool_manager(east_pool, south_pool, boss, alice, b
     c2 = in_pool(east_pool, name="Second")
     refused = api.post(f"/api/v1/pool/customers/{c2.pk}/assign/", {"owner": bob.pk})
     assert refused.status_code == 400 and "owner" in refused.json()["error"]["fields"]
+    third = in_pool(east_pool, name="Third by page")
+    east_pool.hold_limit = 0
+    east_pool.save()
+    page = browser(boss).post(reverse("pool-assign", args=["customers", third.pk]), {"owner": alice.pk},
+                              HTTP_HX_REQUEST="true")
+    assert page["X-Pool-Status"] == "200" and "now belongs to Alice" in page.content.decode()
+    assert Customer.objects.get(pk=third.pk).owner == alice
     moved = api.post(f"/api/v1/pool/customers/{c2.pk}/move/", {"pool": south_pool.pk})
     assert moved.status_code == 200 and moved.json()["pool"] == south_pool.pk
     assert "Second" not in api_as(alice).get("/api/v1/pool/customers/", {"pool": east_pool.pk}).content.decode()
@@ -339,6 +346,8 @@ def test_leads_are_pooled_too_and_only_open_leads_count_towards_the_limit(east_p
     assert lead.owner == alice and lead.pool == east_pool
     second = pooled(Lead, east_pool, name="Second lead")
     assert api_as(alice).post(f"/api/v1/pool/leads/{second.pk}/claim/").status_code == 400
+    page = browser(alice).get(f"/leads/{second.pk}/").content.decode()  # pooled leads are seen, masked
+    assert 'data-panel="pool"' in page and 'data-testid="pool-claim"' in page
 
 
 def test_pools_and_rules_are_settings_entities(boss, alice, east_pool):
