@@ -512,4 +512,26 @@ def test_one_person_claiming_more_records_than_the_limit_at_once():
     ok = [a for a in answers if a.status_code == 302 and "/customers/" in a["Location"]]
     refused = [a for a in answers if a not in ok]
     assert len(ok) == 3 and len(refused) == 5
+    assert all(a.status_code == 302 and a["Location"] == reverse("pool-index") for a in refused)  # refused, told why
     assert PoolEvent.objects.filter(action="claim", actor=user).count() == 3
+
+
+def test_bulk_assign_by_a_pool_manager_answers_per_record(east_pool, boss, alice, bob):
+    east_pool.hold_limit = 1
+    east_pool.save()
+    a, b = in_pool(east_pool, name="Bulk A"), in_pool(east_pool, name="Bulk B")
+    response = api_as(boss).post("/api/v1/pool/customers/assign/", {"ids": [a.pk, b.pk], "owner": bob.pk},
+                                 format="json")
+    assert response.status_code == 200
+    results = {r["id"]: r for r in response.json()["results"]}
+    assert results[a.pk]["ok"] and results[a.pk]["owner"] == bob.pk
+    assert not results[b.pk]["ok"] and "already holds 1" in results[b.pk]["message"]
+    assert Customer.objects.get(pk=b.pk).in_pool
+    refused = api_as(alice).post("/api/v1/pool/customers/assign/", {"ids": [b.pk], "owner": alice.pk}, format="json")
+    assert refused.json()["results"][0]["ok"] is False and Customer.objects.get(pk=b.pk).in_pool
+    east_pool.hold_limit = 0
+    east_pool.save()
+    page = browser(boss).post(reverse("pool-bulk-assign", args=["customers"]), {"ids": [b.pk], "owner": alice.pk},
+                              follow=True)
+    assert "1 of 1 records assigned." in page.content.decode()
+    assert Customer.objects.get(pk=b.pk).owner == alice

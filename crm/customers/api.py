@@ -41,6 +41,10 @@ class PoolBulkInput(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=100)
 
 
+class PoolBulkAssignInput(PoolBulkInput):
+    owner = serializers.IntegerField(help_text="The person who gets the records (an active user).")
+
+
 class PoolReleaseInput(serializers.Serializer):
     reason = serializers.CharField(max_length=30, help_text="A code of the data dictionary kind “pool_release_reason”.")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True)
@@ -102,14 +106,32 @@ class BulkClaimView(APIView):
         pools.poolable(key)
         ser = PoolBulkInput(data=request.data)
         ser.is_valid(raise_exception=True)
-        results = pools.bulk(pools.claim, request.user, key, ser.validated_data["ids"])
-        rows = dict(pools.poolable(key).model._base_manager.filter(pk__in=[r[0] for r in results]).values_list(
-            "pk", "owner_id"))
-        pool_ids = dict(pools.poolable(key).model._base_manager.filter(pk__in=[r[0] for r in results]).values_list(
-            "pk", "pool_id"))
-        out = [{"id": pk, "ok": ok, "message": message, "owner": rows.get(pk) if ok else None,
-                "pool": pool_ids.get(pk) if ok else None} for pk, ok, message in results]
-        return Response(PoolBulkResult({"results": out}).data)
+        return _bulk_answer(key, pools.bulk(pools.claim, request.user, key, ser.validated_data["ids"]))
+
+
+def _bulk_answer(key, results):
+    model = pools.poolable(key).model
+    ids = [r[0] for r in results]
+    state = {pk: (owner, pool) for pk, owner, pool in model._base_manager.filter(pk__in=ids).values_list(
+        "pk", "owner_id", "pool_id")}
+    out = [{"id": pk, "ok": ok, "message": message, "owner": state.get(pk, (None, None))[0] if ok else None,
+            "pool": state.get(pk, (None, None))[1] if ok else None} for pk, ok, message in results]
+    return Response(PoolBulkResult({"results": out}).data)
+
+
+class BulkAssignView(APIView):
+    @extend_schema(tags=["pool"], operation_id="pool_bulk_assign", request=PoolBulkAssignInput, parameters=[KEY_PARAM],
+                   responses={200: PoolBulkResult, **{k: v for k, v in ERRORS.items() if k != 409}},
+                   description="A pool manager gives several pooled records to one person; each is assigned or "
+                               "refused on its own (the person's hold limit), with its message.")
+    def post(self, request, key):
+        pools.poolable(key)
+        ser = PoolBulkAssignInput(data=request.data)
+        ser.is_valid(raise_exception=True)
+        owner = get_user_model().objects.filter(pk=ser.validated_data["owner"], is_active=True).first()
+        if owner is None:
+            raise serializers.ValidationError({"owner": [_("Choose an active user.")]})
+        return _bulk_answer(key, pools.bulk(pools.assign, request.user, key, ser.validated_data["ids"], owner))
 
 
 class ReleaseView(_PoolAction):

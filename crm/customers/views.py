@@ -130,23 +130,37 @@ def claim(request, key, pk):
     return _result(request, True, message, obj=obj, key=key) or redirect(f"{key}-detail", pk=obj.pk)
 
 
-@login_required
-@require_POST
-def bulk_claim(request, key):
+def _bulk(request, key, fn, done_message, *args):
     ids = [int(x) for x in request.POST.getlist("ids") if x.isdigit()][:100]
     if not ids:
         messages.error(request, _("Choose at least one record."))
         return _back(request, reverse("pool-index"))
-    results = pools.bulk(pools.claim, request.user, key, ids)
+    results = pools.bulk(fn, request.user, key, ids, *args)
     won = sum(1 for _pk, ok, _m in results if ok)
     if won:
-        messages.success(request, _("%(count)d of %(total)d records claimed.") % {"count": won, "total": len(ids)})
+        messages.success(request, done_message % {"count": won, "total": len(ids)})
     # Names only of records the user may see (now: their own claims and what is still in their pools).
     names = dict(pools.poolable(key).model.objects.for_user(request.user).filter(pk__in=ids).values_list("pk", "name"))
     for pk, ok, message in results:
         if not ok:
             messages.error(request, f"{names.get(pk, f'#{pk}')}: {message}")
     return _back(request, reverse("pool-index"))
+
+
+@login_required
+@require_POST
+def bulk_claim(request, key):
+    return _bulk(request, key, pools.claim, _("%(count)d of %(total)d records claimed."))
+
+
+@login_required
+@require_POST
+def bulk_assign(request, key):
+    owner = get_user_model().objects.filter(pk=request.POST.get("owner") or 0, is_active=True).first()
+    if owner is None:
+        messages.error(request, _("Choose an active user."))
+        return _back(request, reverse("pool-index"))
+    return _bulk(request, key, pools.assign, _("%(count)d of %(total)d records assigned."), owner)
 
 
 @login_required
