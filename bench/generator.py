@@ -35,6 +35,7 @@ from crm.demo.management.commands.demo import Command as Demo
 from crm.org.models import User
 
 from . import activities as activity_data
+from . import pool as pool_data
 from . import sales as sales_data
 from .progress import Progress
 
@@ -504,6 +505,7 @@ def load(scale, seed=SEED, stream=None, quiet=False, verify=100):
     with connection.cursor() as cur:
         for sql in connection.ops.sequence_reset_sql(no_style(), MODELS):
             cur.execute(sql)
+    pool_data.fill(now)  # a share of the customers lies in the regions' public pools (CUS-9)
     t_analyze = time.perf_counter()
     loader.analyze()
     analyze_seconds = time.perf_counter() - t_analyze

@@ -46,7 +46,7 @@ def time_app(client, scenario, runs, warmup):
         req = scenario.requests[i % len(scenario.requests)]
         cpu = time.thread_time()
         started = time.perf_counter()
-        response = client.get(req.path, req.params, **req.headers)
+        response = getattr(client, req.method)(req.path, req.params, **req.headers)
         elapsed = time.perf_counter() - started
         cpu = time.thread_time() - cpu
         if response.status_code != 200:

@@ -20,6 +20,7 @@ from crm.customers.models import Contact, Customer, CustomerStatus
 from crm.org.models import User
 
 from . import floor
+from . import pool as pool_bench
 from . import sales as sales_bench
 
 BENCH_USER = "shmgr"
@@ -60,6 +61,7 @@ BUDGETS = {
     # For information: a board far larger than the budget's 500 (a branch manager's whole board).
     "info": Budget("none (beyond DESIGN.md's case)", float("inf")),
     "dashboard": Budget("p95 ≤ 300 ms", 300),  # manager dashboard (funnel)
+    "pool_claim": Budget("p95 ≤ 100 ms", 100),  # public pool claim, a write (CUS-9)
 }
 GROWTH_LIMIT = 1.5  # p95 at "large" vs at 1/10 of it
 
@@ -69,6 +71,7 @@ class Request:
     path: str
     params: dict = field(default_factory=dict)
     headers: dict = field(default_factory=dict)
+    method: str = "get"
 
 
 @dataclass
@@ -213,6 +216,7 @@ def scenarios(ctx):
         Scenario("search_phone", f"Global search, phone tail “{ctx.search['phone']}”", "search",
                  [Request("/search/", {"q": ctx.search["phone"]})], search_rows, floor.search(ctx, ctx.search["phone"])),
         *sales_bench.scenarios(ctx),  # kanban and funnel (SAL-2, SAL-3)
+        *pool_bench.scenarios(ctx),  # public pool claim (CUS-9), last: it writes
     ]
 
 

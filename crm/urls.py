@@ -19,6 +19,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("crm.org.urls")),
+    path("", include("crm.customers.urls")),
     path("", include("crm.sales.urls")),
     path("", include("crm.activities.urls")),
     path("", include("crm.core.attachments.urls")),

@@ -27,7 +27,8 @@ def test_bench_tiny_end_to_end(fast_hashing, tmp_path):
     result = runner.run(scale, runs=2, warmup=1, log=lambda msg: None)
     keys = {s["key"] for s in result["scenarios"]}
     assert keys == {"list_html_first", "list_html_deep", "list_api_first", "list_api_deep", "customer_360",
-                    "search_chinese", "search_initials", "search_phone", "kanban", "kanban_all", "funnel"}
+                    "search_chinese", "search_initials", "search_phone", "kanban", "kanban_all", "funnel",
+                    "pool_claim"}
     for s in result["scenarios"]:
         assert s["app"]["runs"] == 2 and s["app"]["p95_ms"] > 0, s["key"]
         assert s["app"]["queries"] > 0, s["key"]

@@ -18,6 +18,8 @@ from crm.core.fields import CreditCodeField, PhoneField
 from crm.core.pinyin import initials
 from crm.org.territories import assign_territory, keep_hand_choice
 
+from .pool_models import PoolFieldsMixin  # the public pool (CUS-9); also registers its models
+
 
 # The codes of the customer pick lists as seeded into the data dictionary (SYS-6) by
 # crm/core/migrations; the dictionary is the source of truth (administrators may relabel,
@@ -78,7 +80,7 @@ class Source(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Customer(Entity):
+class Customer(Entity, PoolFieldsMixin):
     """A customer (客户): a company or a person we sell to."""
 
     code = models.CharField(_("customer number"), max_length=30, blank=True, db_index=True)
@@ -145,6 +147,8 @@ class Customer(Entity):
             # The recycle bin and its retention read only binned rows, newest / oldest first.
             models.Index(fields=["deleted_at", "id"], name="cust_binned", condition=models.Q(deleted_at__isnull=False)),
             models.Index(fields=["territory", "updated_at", "id"], name="cust_territory_updated"),  # SAL-9
+            # The public pool's page (CUS-9): a pool's unowned records, newest first.
+            models.Index(fields=["pool", "updated_at", "id"], name="cust_in_pool", condition=models.Q(owner__isnull=True)),
         ]
 
     def __str__(self):

@@ -87,3 +87,68 @@ register_entity(
         ],
     ),
 )
+
+# --- The public pool (CUS-9) -------------------------------------------------------------------
+from crm.core.access.masking import guard_reveal  # noqa: E402
+from crm.core.notifications import register_kind  # noqa: E402
+from crm.core.ui.menu import add_menu_item  # noqa: E402
+
+from . import pool  # noqa: E402
+from .panels import pool_panel, rules_panel  # noqa: E402
+from .pool_models import Pool, PoolRule  # noqa: E402
+
+CONFIG_ACTIONS = ("view", "create", "edit", "delete", "export")
+
+register_entity(
+    Pool,
+    EntitySpec(
+        key="pools",
+        list_columns=["name", "is_active", "is_default", "hold_limit", "daily_claim_limit", "cooldown_days",
+                      "warn_days", "updated_at"],
+        form_fields=["name", "is_active", "is_default", "departments", "hold_limit", "daily_claim_limit",
+                     "cooldown_days", "warn_days", "description"],
+        detail_fields=["name", "is_active", "is_default", "departments", "hold_limit", "daily_claim_limit",
+                       "cooldown_days", "warn_days", "description", "created_at", "updated_at"],
+        filter_fields={"name": ["icontains"], "is_active": ["exact"]},
+        sort_fields=["updated_at", "name"],
+        default_sort="name",
+        search_fields=["name"],
+        prefetch_related=["departments"],
+        menu=MenuEntry(group="settings", icon="water", order=64),
+        detail_panels=[rules_panel],
+        testing="crm.customers.testing:PoolTestData",
+        actions=CONFIG_ACTIONS,
+        hard_delete=True,
+        owner_field=None,
+        department_field=None,
+    ),
+)
+
+register_entity(
+    PoolRule,
+    EntitySpec(
+        key="pool-rules",
+        list_columns=["pool", "level", "no_follow_up_days", "no_deal_days", "updated_at"],
+        form_fields=["pool", "level", "no_follow_up_days", "no_deal_days", "note"],
+        filter_fields={"pool": ["exact"], "level": ["exact"]},
+        sort_fields=["updated_at"],
+        select_related=["pool"],
+        menu=MenuEntry(group="settings", icon="hourglass-split", order=65),
+        testing="crm.customers.testing:PoolRuleTestData",
+        actions=CONFIG_ACTIONS,
+        hard_delete=True,
+        owner_field=None,
+        department_field=None,
+    ),
+)
+
+pool.register_poolable(Customer, level_field="level")
+pool.add_follower(Customer, lambda ids, owner: Contact.all_objects.filter(customer_id__in=ids).update(
+    owner=owner, department=owner.department_id if owner else None))
+guard_reveal("contacts", lambda contact: contact.customer.in_pool)  # masked until the customer is claimed
+Customer.entity_spec.detail_panels.append(pool_panel)
+
+register_kind("pool_warning", _("A record of mine will soon go back to the public pool"), order=40)
+register_kind("pool_reclaimed", _("A record of mine went back to the public pool"), order=41)
+register_kind("pool_assigned", _("A record was assigned to me from the public pool"), order=42)
+add_menu_item("customers", _("Public pool"), "pool-index", icon="water", order=5, entity="customers")

@@ -21,6 +21,7 @@ from crm.core.fields import PhoneField
 from crm.org.territories import assign_territory, keep_hand_choice
 
 from .plan_metrics import metric_choices
+from crm.customers.pool_models import PoolFieldsMixin
 
 NOT_NEGATIVE = [MinValueValidator(0)]
 # An expected close date further back than this is a typing error, not a forecast.
@@ -77,7 +78,7 @@ class LeadWebForm(TimestampedMixin, VersionedMixin, models.Model):
         super().save(*args, **kwargs)
 
 
-class Lead(Entity):
+class Lead(Entity, PoolFieldsMixin):
     """A lead (线索): a prospect not yet qualified into a customer."""
 
     code = models.CharField(_("lead number"), max_length=30, blank=True, db_index=True)
@@ -141,6 +142,7 @@ class Lead(Entity):
             models.Index(fields=["territory", "updated_at", "id"], name="lead_territory_updated"),  # SAL-9
             models.Index(fields=["score", "id"], name="lead_score"),  # LEAD-3: sort by score
             models.Index(fields=["grade", "updated_at", "id"], name="lead_grade_updated"),
+            models.Index(fields=["pool", "updated_at", "id"], name="lead_in_pool", condition=models.Q(owner__isnull=True)),
         ]
 
     def __str__(self):

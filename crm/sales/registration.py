@@ -348,3 +348,17 @@ _opp_fields.insert(_opp_fields.index("team_members") + 1, "competitors")
 # The product page links to its comparison with competitor products (COMP-1).
 get_spec(Product).detail_actions.append(
     DetailAction(_("Compare with competitors"), "sales-product-compare", icon="layout-split"))
+# The public pool (CUS-9): leads can be pooled; a customer's clock of "no won deal" reads its
+# opportunities in a won stage.
+from django.db.models import OuterRef, Q, Subquery  # noqa: E402
+
+from crm.customers import pool  # noqa: E402
+from crm.customers.models import Customer  # noqa: E402
+from crm.customers.panels import pool_panel  # noqa: E402
+from .models import LeadStatus, StageKind  # noqa: E402
+
+pool.register_poolable(Lead, held_q=~Q(status__in=LeadStatus.CLOSED))
+pool.set_won_deal(Customer, lambda: Subquery(
+    Opportunity.objects.filter(customer=OuterRef("pk"), stage__kind=StageKind.WON, closed_at__isnull=False)
+    .order_by("-closed_at").values("closed_at")[:1]))
+Lead.entity_spec.detail_panels.append(pool_panel)

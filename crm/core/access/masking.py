@@ -44,8 +44,22 @@ def is_masked(user, spec, field) -> bool:
     return field in spec.masked_fields
 
 
-def can_reveal(user, spec) -> bool:
-    return bool(spec.masked_fields) and has_special(user, "reveal_phone")
+# Per entity key: callables `(obj) -> bool`; True keeps that record's numbers masked even for those
+# who may reveal (the public pool, CUS-9: a record's phones stay masked until it is claimed).
+REVEAL_GUARDS: dict[str, list] = {}
+
+
+def guard_reveal(entity_key, fn):
+    REVEAL_GUARDS.setdefault(entity_key, []).append(fn)
+
+
+def reveal_blocked(spec, obj) -> bool:
+    return obj is not None and any(fn(obj) for fn in REVEAL_GUARDS.get(spec.key, ()))
+
+
+def can_reveal(user, spec, obj=None) -> bool:
+    """May the user see unmasked numbers of this entity (of the record `obj`, when given)?"""
+    return bool(spec.masked_fields) and has_special(user, "reveal_phone") and not reveal_blocked(spec, obj)
 
 
 def mask(spec, field, value):
@@ -80,7 +94,7 @@ def present(user, spec, obj, field, revealed=False):
     if is_hidden(user, spec, field):
         return HIDDEN
     value = getattr(obj, field)
-    if field in spec.masked_fields and not (revealed and can_reveal(user, spec)):
+    if field in spec.masked_fields and not (revealed and can_reveal(user, spec, obj)):
         return mask(spec, field, value)
     return value
 

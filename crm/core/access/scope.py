@@ -18,7 +18,6 @@ from .levels import Scope
 
 NOTHING = Q(pk__in=[])
 
-
 @dataclass
 class Grants:
     scopes: dict = field(default_factory=dict)  # (entity, action) -> Scope
@@ -53,9 +52,8 @@ def grants_of(user) -> Grants:
 
 def forget_grants(user):
     """Drop the per-request cache after the user's roles changed."""
-    for attr in ("_crm_grants", "_crm_subtree", "_crm_scope_cache"):
-        if hasattr(user, attr):
-            delattr(user, attr)
+    for attr in [a for a in vars(user) if a.startswith("_crm_")]:  # scope extensions cache as _crm_* too
+        delattr(user, attr)
 
 
 def scope_level(user, entity_key, action) -> int:
@@ -116,7 +114,8 @@ def scope_q(user, model, action="view") -> Q:
 # ORs each rule's Q into the owner/department predicate. Rules run only for users who hold a
 # grant for the action that is narrower than "all" (no grant still sees nothing), must decide
 # from the model alone whether they apply (return None otherwise) and should keep their per-user
-# lookups in `scope_cache(user)`, which is dropped with the grants. Territories (SAL-9) use it.
+# lookups in `scope_cache(user)` (or another `_crm_*` attribute), dropped with the grants.
+# Territories (SAL-9) and the public pool (CUS-9) use it.
 _visibility_rules = []
 
 

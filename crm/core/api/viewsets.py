@@ -106,7 +106,7 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def _data(self, serializer, instance=None):
         data, m2m, version = writable_data(serializer)
-        if instance is not None and not can_reveal(self.request.user, self.spec):
+        if instance is not None and not can_reveal(self.request.user, self.spec, instance):
             # A client echoing back a masked number means "unchanged".
             for name in self.spec.masked_fields:
                 if name in data and data[name] == mask(self.spec, name, getattr(instance, name)):
@@ -180,7 +180,7 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def _reveal(self, request, pk=None):
         obj = self.get_object()
-        if not can_reveal(request.user, self.spec):
+        if not can_reveal(request.user, self.spec, obj):
             raise PermissionDenied
         values = {n: getattr(obj, n) for n in self.spec.masked_fields}
         log.record(request.user, AuditEntry.Action.REVEAL, obj, extra={"fields": sorted(values)}, request=request)

@@ -90,7 +90,7 @@ class EntityForm(forms.ModelForm):
     def _mask_phones(self):
         """Users who may not see a phone number get an empty box showing the mask; left empty,
         the stored number is kept."""
-        if not self.instance.pk or can_reveal(self.user, self.spec):
+        if not self.instance.pk or can_reveal(self.user, self.spec, self.instance):
             return
         for name in self.spec.masked_fields:
             if name in self.fields and getattr(self.instance, name):
@@ -101,7 +101,7 @@ class EntityForm(forms.ModelForm):
                 self.fields[name].help_text = _("Leave empty to keep the current number.")
 
     def kept_masked_fields(self):
-        if not self.instance.pk or can_reveal(self.user, self.spec):
+        if not self.instance.pk or can_reveal(self.user, self.spec, self.instance):
             return set()
         return {n for n in self.spec.masked_fields if n in self.fields and getattr(self.instance, n)}
 

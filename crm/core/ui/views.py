@@ -141,7 +141,7 @@ def entity_detail(request, key, pk):
         "fields": fields,
         "removed_custom": customfields.removed_fields(request.user, spec, obj),
         "masked": [n for n in spec.masked_fields if getattr(obj, n, None)],
-        "can_reveal": can_reveal(request.user, spec),
+        "can_reveal": can_reveal(request.user, spec, obj),
         "timeline": _timeline_items(obj, request.user),
         "panels": [p(request, obj) for p in spec.detail_panels + _attachment_panels(spec)],
         "detail_actions": [(a, reverse(a.url_name, kwargs={"pk": obj.pk})) for a in spec.detail_actions
@@ -429,7 +429,7 @@ def entity_reveal(request, key, pk):
     """Show the unmasked phone numbers of one record; logged in the audit trail (SEC-1/2)."""
     spec = _spec(key, request)
     obj = get_for_user_or_404(request.user, spec.model, pk)
-    if not can_reveal(request.user, spec):
+    if not can_reveal(request.user, spec, obj):
         raise PermissionDenied(_("You do not have permission to see unmasked phone numbers."))
     values = {n: getattr(obj, n) for n in spec.masked_fields if getattr(obj, n)}
     log.record(request.user, AuditEntry.Action.REVEAL, obj, extra={"fields": sorted(values)}, request=request)

@@ -20,6 +20,7 @@ from crm.customers.models import Contact, Customer, CustomerStatus, CustomerType
 from crm.demo import data
 from crm.demo.compplan_data import make_compplan
 from crm.demo.work_data import make_work
+from crm.demo.pool_data import make_pools
 from crm.demo.sales_data import SALES_SETTINGS, make_sales
 from crm.demo.territory_data import make_territories
 from crm.org.models import Department, User
@@ -169,6 +170,7 @@ class Command(BaseCommand):
             make_sales(rng, users)
             make_territories(users)  # SAL-9, LEAD-3
             make_compplan(rng, users)  # competitors and sales plans (COMP-1..2, SAL-11, SAL-7)
+            make_pools(rng, users)  # the public pool (CUS-9)
         # The records above were partly bulk-created (no events): build the search index once (UX-1).
         from crm.core.search import rebuild as rebuild_search_index
 
