@@ -258,7 +258,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "ENUM_NAME_OVERRIDES": {"TaskStatusEnum": "crm.activities.models.TaskStatus",
-                            "StageKindEnum": "crm.sales.models.StageKind"},
+                            "StageKindEnum": "crm.sales.models.StageKind",
+                            "DataScopeEnum": "crm.core.access.levels.Scope",
+                            "PlanScopeEnum": "crm.sales.models.PlanScope",
+                            "OccurrenceScopeEnum": "crm.activities.services.SCOPES"},
     "DISABLE_ERRORS_AND_WARNINGS": True,
     "DEFAULT_GENERATOR_CLASS": "crm.core.api.schema.SchemaGenerator",
 }

@@ -8,6 +8,7 @@ from django.db import models
 from django_filters.utils import label_for_filter
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext_noop
 
@@ -131,9 +132,26 @@ def _build(spec):
             f.label = capfirst(model_field.related_model._meta.verbose_name_plural)
     for name, f in cls.base_filters.items():
         if f.label is None:  # django-filter would work it out again for every instance
-            f.label = label_for_filter(spec.model, f.field_name, f.lookup_expr, f.exclude)
+            f.label = _lazy_label(spec.model, f.field_name, f.lookup_expr, f.exclude)
     cls.base_filters = FilterTable(cls.base_filters)
     return cls
+
+
+_labels = {}
+
+
+def _filter_label(model, field_name, lookup_expr, exclude):
+    """django-filter's label for a generated filter, worked out once per language: a class may be
+    used in another language than the one it was built in (the API's, and the OpenAPI schema's,
+    which is English whatever the command's language)."""
+    key = (model, field_name, lookup_expr, exclude, get_language())
+    label = _labels.get(key)
+    if label is None:
+        label = _labels[key] = label_for_filter(model, field_name, lookup_expr, exclude)
+    return label
+
+
+_lazy_label = lazy(_filter_label, str)
 
 
 def _model_field(model, name):
