@@ -305,3 +305,32 @@ def test_board_without_the_view_right_is_refused(depts, pipeline):
     outsider = make_user("outsider", depts["guangzhou"], {"customers": Scope.OWN})
     assert browser(outsider).get(reverse("sales-kanban-pipeline", kwargs={"pk": pipeline.pk})).status_code == 403
     assert browser(outsider).get(reverse("sales-funnel")).status_code == 403
+
+
+# --- many-to-many links follow the scope predicate ------------------------------------------
+
+def test_an_opportunity_links_only_contacts_its_editor_may_see_and_keeps_hidden_ones(alice, bob, depts, pipeline):
+    """Contacts on an opportunity: the picker and the API offer the editor's visible contacts;
+    one the editor cannot see is refused, and one already linked by someone else is kept."""
+    from crm.customers.models import Contact
+
+    carol = seller("carol", depts["guangzhou"])
+    opp = opp_of(alice, pipeline)
+    mine = Contact.objects.create(name="Alice Contact", customer=opp.customer, owner=alice, department=alice.department)
+    foreign_customer = Customer.objects.create(name="Far Away Co", owner=carol, department=carol.department)
+    foreign = Contact.objects.create(name="Carol Secret", customer=foreign_customer, owner=carol,
+                                     department=carol.department)
+
+    refused = api_as(alice).patch(f"/api/v1/opportunities/{opp.pk}/", {"contacts": [foreign.pk], "version": opp.version})
+    assert refused.status_code == 400 and "contacts" in refused.json()["error"]["fields"]
+    opp.refresh_from_db()
+    assert list(opp.contacts.all()) == []
+    form_page = browser(alice).get(f"/opportunities/{opp.pk}/edit/").content.decode()
+    assert "Alice Contact" in form_page and "Carol Secret" not in form_page
+
+    # Linked by someone who may see it: alice's later edit keeps it although she cannot pick it.
+    opp.contacts.add(foreign)
+    kept = api_as(alice).patch(f"/api/v1/opportunities/{opp.pk}/",
+                               {"contacts": [mine.pk, foreign.pk], "version": opp.version})
+    assert kept.status_code == 200, kept.content
+    assert set(opp.contacts.values_list("pk", flat=True)) == {mine.pk, foreign.pk}

@@ -41,6 +41,13 @@ class EntitySerializer(serializers.ModelSerializer):
                     continue
                 # A write may only point at records the writer can see.
                 field.queryset = field.queryset.model.objects.for_user(user) if user else field.queryset.none()
+            elif isinstance(field, serializers.ManyRelatedField) and not field.read_only:
+                # The same for a list of links; those the record already has stay valid.
+                from ..ui.forms import scoped_links
+
+                instance = self.instance if isinstance(self.instance, models.Model) else None
+                field.child_relation.queryset = scoped_links(user, field.child_relation.queryset.model, instance,
+                                                             field.source)
         self._spec = spec
         # Protected fields (SEC-1) are absent for those without their special permission. Without
         # a request (schema generation) the serializer is the full one the schema documents.

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -40,6 +41,24 @@ def tags_from_names(names):
     return [Tag.objects.get_or_create(name=n)[0] for n in names]
 
 
+def scoped_links(user, related, instance, name):
+    """The records a many-to-many field may point at: those `user` may see, and those `instance`
+    already links to. Employees (team members, participants) are chosen among all users, as today."""
+    from django.contrib.auth import get_user_model
+
+    if related is get_user_model():
+        return related._default_manager.all()
+    try:
+        get_spec(related)
+    except LookupError:
+        return related._default_manager.all()
+    visible = related.objects.for_user(user, "view") if user is not None else related.objects.none()
+    if instance is not None and getattr(instance, "pk", None):
+        linked = getattr(instance, name).values("pk")
+        return related._base_manager.filter(Q(pk__in=visible.values("pk")) | Q(pk__in=linked))
+    return visible
+
+
 class EntityForm(forms.ModelForm):
     """Base of generated forms: scoped pickers, masked phones kept unless retyped, version."""
 
@@ -60,7 +79,9 @@ class EntityForm(forms.ModelForm):
             if customfields.is_custom(name):
                 continue  # typed by crm.core.customfields; a user field offers active users
             model_field = _model_field(self._meta.model, name)
-            if isinstance(field, forms.ModelChoiceField) and not isinstance(field, forms.ModelMultipleChoiceField):
+            if isinstance(field, forms.ModelMultipleChoiceField):
+                self._scope_multi_picker(name, field)
+            elif isinstance(field, forms.ModelChoiceField):
                 self._scope_picker(name, field)
             elif isinstance(field, DictionaryChoiceField):
                 # Active items, plus the record's current one if it was disabled since.
@@ -86,6 +107,11 @@ class EntityForm(forms.ModelForm):
             return
         field.widget = LookupSelect(reverse(f"{rspec.key}-lookup"))
         field.queryset = related.objects.for_user(self.user, "view")  # also hands the widget its choices
+
+    def _scope_multi_picker(self, name, field):
+        """A many-to-many link to a registered entity offers the records the user may see, plus
+        those already linked (kept, not dropped, when someone who cannot see them saves)."""
+        field.queryset = scoped_links(self.user, field.queryset.model, self.instance, name)
 
     def _mask_phones(self):
         """Users who may not see a phone number get an empty box showing the mask; left empty,
