@@ -46,8 +46,8 @@ class EntitySerializer(serializers.ModelSerializer):
                 from ..ui.forms import scoped_links
 
                 instance = self.instance if isinstance(self.instance, models.Model) else None
-                field.child_relation.queryset = scoped_links(user, field.child_relation.queryset.model, instance,
-                                                             field.source)
+                child = field.child_relation
+                child.queryset = scoped_links(user, child.queryset.model, instance, field.source, child.queryset)
         self._spec = spec
         # Protected fields (SEC-1) are absent for those without their special permission. Without
         # a request (schema generation) the serializer is the full one the schema documents.

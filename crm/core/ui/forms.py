@@ -41,17 +41,18 @@ def tags_from_names(names):
     return [Tag.objects.get_or_create(name=n)[0] for n in names]
 
 
-def scoped_links(user, related, instance, name):
+def scoped_links(user, related, instance, name, queryset):
     """The records a many-to-many field may point at: those `user` may see, and those `instance`
-    already links to. Employees (team members, participants) are chosen among all users, as today."""
+    already links to. Links to employees (team members, participants) and to unregistered models
+    keep `queryset`, the field's own choice."""
     from django.contrib.auth import get_user_model
 
     if related is get_user_model():
-        return related._default_manager.all()
+        return queryset
     try:
         get_spec(related)
     except LookupError:
-        return related._default_manager.all()
+        return queryset
     visible = related.objects.for_user(user, "view") if user is not None else related.objects.none()
     if instance is not None and getattr(instance, "pk", None):
         linked = getattr(instance, name).values("pk")
@@ -111,7 +112,7 @@ class EntityForm(forms.ModelForm):
     def _scope_multi_picker(self, name, field):
         """A many-to-many link to a registered entity offers the records the user may see, plus
         those already linked (kept, not dropped, when someone who cannot see them saves)."""
-        field.queryset = scoped_links(self.user, field.queryset.model, self.instance, name)
+        field.queryset = scoped_links(self.user, field.queryset.model, self.instance, name, field.queryset)
 
     def _mask_phones(self):
         """Users who may not see a phone number get an empty box showing the mask; left empty,
