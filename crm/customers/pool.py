@@ -134,7 +134,7 @@ def pool_visibility(user, model, action):
     unowned records, and the contacts of its customers, until someone claims them."""
     if action != "view":
         return None
-    key = getattr(get_spec_or_none(model), "key", None)
+    key = getattr(getattr(model, "entity_spec", None), "key", None)  # registered models carry their spec
     if key in POOLABLE:
         ids = pool_ids_for(user)
         return Q(owner__isnull=True, pool_id__in=ids) if ids else None
@@ -142,13 +142,6 @@ def pool_visibility(user, model, action):
         ids = pool_ids_for(user)
         return Q(customer__owner__isnull=True, customer__pool_id__in=ids) if ids else None
     return None
-
-
-def get_spec_or_none(model):
-    try:
-        return get_spec(model)
-    except LookupError:
-        return None
 
 
 # --- limits ----------------------------------------------------------------------------------

@@ -48,9 +48,8 @@ def record_counts(user, territory_ids=None):
 def territory_tree(request):
     _need(request.user, "view")
     territories = list(Territory.objects.for_user(request.user).order_by("path"))
-    members = {}
-    for tid in TerritoryMember.objects.filter(user__is_active=True).values_list("territory_id", flat=True):
-        members[tid] = members.get(tid, 0) + 1
+    members = dict(TerritoryMember.objects.filter(user__is_active=True).values("territory")
+                   .annotate(n=Count("pk")).values_list("territory", "n"))
     counts = record_counts(request.user)
     columns = [{"label": model._meta.verbose_name_plural, "key": get_spec(model).key} for model in counts]
     for t in territories:
