@@ -250,6 +250,9 @@ def test_parallel_rebuild_writes_what_one_transaction_writes(rep):
     assert {k: v for k, v in parallel_counts.items() if k != "seconds"} == {
         k: v for k, v in serial_counts.items() if k != "seconds"}
     assert serial_counts["customers"] == 4 and found(rep, "bxcj", "并行重建2号有限公司")
+    with connection.cursor() as cursor:  # built side by side, one connection each
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'search_searchentry'")
+        assert {"search_text_trgm", "search_phones_trgm", "search_grams_gin"} <= {r[0] for r in cursor.fetchall()}
 
 
 # --- scope, masking, protected fields -----------------------------------------------------------------

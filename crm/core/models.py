@@ -7,3 +7,4 @@ from .events.models import EventRecord  # noqa: F401
 from .numbering.models import NumberingRule, NumberingSequence  # noqa: F401
 from .timeline.models import Note  # noqa: F401
 from .dictionary.models import DictionaryItem, DictionaryKind, ParameterValue  # noqa: F401
+from .versions.models import ConfigVersion  # noqa: F401

@@ -151,6 +151,8 @@ class Customer(Entity, PoolFieldsMixin):
             models.Index(fields=["pool", "updated_at", "id"], name="cust_in_pool", condition=models.Q(owner__isnull=True)),
         ]
 
+    display_fields = ("name",)  # what __str__ reads (select_for_display)
+
     def __str__(self):
         return self.name
 

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Callable
 
-from django.apps import apps
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -34,7 +32,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.core.access.masking import guard_reveal
-from crm.core.access.scope import can, get_for_user_or_404, has_special, register_visibility, scope_q
+from crm.core.access.scope import (can, department_path, get_for_user_or_404, has_special, register_visibility, scope_cache,
+                                   scope_q)
 from crm.core.audit import log
 from crm.core.audit.models import AuditEntry
 from crm.core.dictionary.models import DictionaryItem
@@ -79,7 +78,7 @@ POOLABLE: dict[str, Poolable] = {}
 
 def register_poolable(model, **options):
     p = POOLABLE[get_spec(model).key] = Poolable(model, **options)
-    register_visibility(pool_visibility)
+    register_visibility(pool_visibility, Pool)  # pools and their departments: the rule's lookups
     guard_reveal(p.key, lambda obj: obj.in_pool)
     return p
 
@@ -104,25 +103,23 @@ def set_won_deal(model, fn):
 # --- who uses which pool ---------------------------------------------------------------------
 
 def _ancestor_ids(user):
-    Department = apps.get_model(settings.CRM_DEPARTMENT_MODEL)
-    path = Department.objects.filter(pk=user.department_id).values_list("path", flat=True).first() or ""
-    return [int(x) for x in path.strip("/").split("/") if x.isdigit()]
+    return [int(x) for x in department_path(user).strip("/").split("/") if x.isdigit()]
 
 
 def pool_ids_for(user) -> list[int]:
     """The active pools the user may use: those open to a department on the user's path up the
-    tree (or to everyone), all of them with the special permission manage_pool. Cached per request."""
+    tree (or to everyone), all of them with the special permission manage_pool. Cached with the
+    user's grants (`scope_cache`), reloaded when a pool or a department changes."""
     if user is None or not user.is_authenticated or not user.is_active:
         return []
-    cached = getattr(user, "_crm_pools", None)
-    if cached is None:
+    cache = scope_cache(user)
+    if "pools" not in cache:
         pools = Pool.objects.filter(is_active=True)
         if not has_special(user, MANAGE):
             ancestors = _ancestor_ids(user) if user.department_id else []
             pools = pools.filter(Q(departments__isnull=True) | Q(departments__in=ancestors))
-        cached = sorted(set(pools.values_list("pk", flat=True)))
-        user._crm_pools = cached
-    return cached
+        cache["pools"] = sorted(set(pools.values_list("pk", flat=True)))
+    return cache["pools"]
 
 
 def pools_for(user):

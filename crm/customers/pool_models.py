@@ -73,6 +73,7 @@ class Pool(TimestampedMixin, VersionedMixin, models.Model):
     all_objects = EntityQuerySet.as_manager()
 
     class Meta:
+        base_manager_name = "all_objects"  # bulk writes reload cached access rules (crm.core.versions)
         verbose_name = _("public pool")
         verbose_name_plural = _("public pools")
         indexes = [models.Index(fields=["updated_at", "id"], name="pool_updated"),

@@ -38,9 +38,12 @@ class Department(TimestampedMixin, VersionedMixin, TreeNode):
     all_objects = DepartmentQuerySet.as_manager()
 
     class Meta:
+        base_manager_name = "all_objects"  # bulk writes reload cached access rules (crm.core.versions)
         ordering = ["path"]
         verbose_name = _("department")
         verbose_name_plural = _("departments")
+
+    display_fields = ("name",)  # what __str__ reads (select_for_display)
 
     def __str__(self):
         return self.name
@@ -99,6 +102,8 @@ class User(TimestampedMixin, VersionedMixin, AbstractUser):
         constraints = [
             models.UniqueConstraint(fields=["code"], condition=~models.Q(code=""), name="uniq_employee_code"),
         ]
+
+    display_fields = ("name", "username")  # what __str__ reads (select_for_display)
 
     def __str__(self):
         return self.name or self.username
@@ -162,10 +167,13 @@ class Territory(TimestampedMixin, VersionedMixin, TreeNode):
     CRITERIA = ("parent", "regions", "industries", "levels", "is_active", "sort_order")
 
     class Meta:
+        base_manager_name = "all_objects"  # bulk writes reload cached access rules (crm.core.versions)
         ordering = ["path"]
         verbose_name = _("territory")
         verbose_name_plural = _("territories")
         indexes = [models.Index(fields=["name", "id"], name="territory_name")]
+
+    display_fields = ("name",)  # what __str__ reads (select_for_display)
 
     def __str__(self):
         return self.name
@@ -227,6 +235,7 @@ class TerritoryMember(TimestampedMixin, VersionedMixin, models.Model):
     all_objects = EntityQuerySet.as_manager()
 
     class Meta:
+        base_manager_name = "all_objects"  # bulk writes reload cached access rules (crm.core.versions)
         ordering = ["territory", "user"]
         verbose_name = _("territory member")
         verbose_name_plural = _("territory members")

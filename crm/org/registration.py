@@ -81,7 +81,8 @@ add_menu_item("organisation", _("Login history"), "login-history", icon="clock-h
 
 
 # --- Territories (SAL-9) ------------------------------------------------------------------------
-register_visibility(territory_visibility)  # members see their territory's records (the scope predicate)
+# Members see their territory's records (the scope predicate); the tree and memberships are its lookups.
+register_visibility(territory_visibility, Territory, TerritoryMember)
 
 TERRITORY_ACTIONS = ("view", "create", "edit", "delete", "export")
 

@@ -236,6 +236,8 @@ class Pipeline(TimestampedMixin, VersionedMixin, models.Model):
         verbose_name = _("pipeline")
         verbose_name_plural = _("pipelines")
 
+    display_fields = ("name",)  # what __str__ reads (select_for_display)
+
     def __str__(self):
         return self.name
 
@@ -272,6 +274,8 @@ class Stage(TimestampedMixin, VersionedMixin, models.Model):
         verbose_name = _("pipeline stage")
         verbose_name_plural = _("pipeline stages")
         indexes = [models.Index(fields=["pipeline", "order", "id"], name="stage_order")]
+
+    display_fields = ("name", "pipeline")  # what __str__ reads (select_for_display)
 
     def __str__(self):
         return f"{self.pipeline.name} · {self.name}" if self.pipeline_id else self.name
@@ -629,6 +633,8 @@ class Competitor(Entity):
             models.Index(Lower("name"), name="comp_name_ci"),  # "lost to" text matched to a competitor
             models.Index(fields=["deleted_at", "id"], name="comp_binned", condition=models.Q(deleted_at__isnull=False)),
         ]
+
+    display_fields = ("name",)  # what __str__ reads (select_for_display)
 
     def __str__(self):
         return self.name

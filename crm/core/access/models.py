@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..entities.base import EntityQuerySet
+from ..versions import BumpingQuerySet
 from .levels import Scope
 
 
@@ -27,12 +28,17 @@ class Role(models.Model):
     objects = EntityQuerySet.as_manager()
 
     class Meta:
+        base_manager_name = "objects"  # bulk writes reload cached grants (crm.core.versions)
         ordering = ["name"]
         verbose_name = _("role")
         verbose_name_plural = _("roles")
 
     def __str__(self):
         return self.name
+
+
+class RoleGrantQuerySet(BumpingQuerySet, models.QuerySet):
+    pass
 
 
 class RoleGrant(models.Model):
@@ -43,7 +49,10 @@ class RoleGrant(models.Model):
     action = models.CharField(_("action"), max_length=20)
     scope = models.PositiveSmallIntegerField(_("data scope"), choices=Scope.choices, default=Scope.NONE)
 
+    objects = RoleGrantQuerySet.as_manager()
+
     class Meta:
+        base_manager_name = "objects"  # bulk writes reload cached grants (crm.core.versions)
         constraints = [models.UniqueConstraint(fields=["role", "entity", "action"], name="uniq_role_grant")]
         verbose_name = _("grant")
         verbose_name_plural = _("grants")

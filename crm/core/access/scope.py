@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
 
+from .. import versions
 from ..entities.registry import get_spec
 from .levels import Scope
 
@@ -25,13 +26,20 @@ class Grants:
     superuser: bool = False
 
 
-def grants_of(user) -> Grants:
-    """Effective grants of a user over all their active roles; the widest grant wins."""
-    if user is None or not user.is_authenticated:
-        return Grants()
-    cached = getattr(user, "_crm_grants", None)
-    if cached is not None:
-        return cached
+def _snapshot(user) -> dict:
+    """What the user's access depends on besides the record: grants, the department subtree and
+    the visibility rules' lookups. Kept per process under the "access" configuration version
+    (`crm.core.versions`, bumped by every write of roles, grants, departments, territories,
+    pools) and the user's own department and flags, so a request reads them with one query for
+    all tokens instead of one query each (issue #3). Held on the user object for the request."""
+    cached = getattr(user, "_crm_snapshot", None)
+    if cached is None:
+        key = ("user", user.pk, user.department_id, user.is_active, user.is_superuser)
+        cached = user._crm_snapshot = versions.cached("access", key, lambda: _load_snapshot(user))
+    return cached
+
+
+def _load_snapshot(user):
     from .models import Role, RoleGrant
 
     grants = Grants(superuser=user.is_superuser and user.is_active)
@@ -46,13 +54,20 @@ def grants_of(user) -> Grants:
             "special_permissions", flat=True
         ):
             grants.specials.update(specials or [])
-    user._crm_grants = grants
-    return grants
+    return {"grants": grants, "rules": {}}
+
+
+def grants_of(user) -> Grants:
+    """Effective grants of a user over all their active roles; the widest grant wins."""
+    if user is None or not user.is_authenticated:
+        return Grants()
+    return _snapshot(user)["grants"]
 
 
 def forget_grants(user):
-    """Drop the per-request cache after the user's roles changed."""
-    for attr in [a for a in vars(user) if a.startswith("_crm_")]:  # scope extensions cache as _crm_* too
+    """Drop what this user object holds after the user's roles changed in this request (the
+    process cache reloads by itself: the change bumped the access version)."""
+    for attr in [a for a in vars(user) if a.startswith("_crm_")]:
         delattr(user, attr)
 
 
@@ -73,14 +88,25 @@ def has_special(user, code) -> bool:
     return grants.superuser or code in grants.specials
 
 
+def department_path(user) -> str:
+    """The materialised path of the user's department ("" without one), cached with the grants."""
+    cache = scope_cache(user)
+    if "department_path" not in cache:
+        path = ""
+        if user.department_id:
+            Department = apps.get_model(settings.CRM_DEPARTMENT_MODEL)
+            path = Department.objects.filter(pk=user.department_id).values_list("path", flat=True).first() or ""
+        cache["department_path"] = path
+    return cache["department_path"]
+
+
 def subtree_ids(user) -> list[int]:
-    cached = getattr(user, "_crm_subtree", None)
-    if cached is None:
+    cache = scope_cache(user)
+    if "subtree" not in cache:
         Department = apps.get_model(settings.CRM_DEPARTMENT_MODEL)
-        dept = Department.objects.filter(pk=user.department_id).values_list("path", flat=True).first()
-        cached = list(Department.objects.filter(path__startswith=dept).values_list("pk", flat=True)) if dept else []
-        user._crm_subtree = cached
-    return cached
+        path = department_path(user)
+        cache["subtree"] = list(Department.objects.filter(path__startswith=path).values_list("pk", flat=True)) if path else []
+    return cache["subtree"]
 
 
 def scope_q(user, model, action="view") -> Q:
@@ -110,27 +136,31 @@ def scope_q(user, model, action="view") -> Q:
 
 
 # --- Extension point: further ways a record comes into a user's scope ---------------------------
-# An app registers `fn(user, model, action) -> Q | None` with `register_visibility`; `scope_q`
-# ORs each rule's Q into the owner/department predicate. Rules run only for users who hold a
-# grant for the action that is narrower than "all" (no grant still sees nothing), must decide
-# from the model alone whether they apply (return None otherwise) and should keep their per-user
-# lookups in `scope_cache(user)` (or another `_crm_*` attribute), dropped with the grants.
+# An app registers `fn(user, model, action) -> Q | None` with `register_visibility(fn, *models)`;
+# `scope_q` ORs each rule's Q into the owner/department predicate. Rules run only for users who
+# hold a grant for the action that is narrower than "all" (no grant still sees nothing), must
+# decide from the model alone whether they apply (return None otherwise) and keep their per-user
+# lookups in `scope_cache(user)`, which lives across requests: `models` are the configuration the
+# lookups read (memberships, trees), whose writes must reload them (`versions.bump_on_write`).
 # Territories (SAL-9) and the public pool (CUS-9) use it.
 _visibility_rules = []
 
 
-def register_visibility(fn):
+def register_visibility(fn, *config_models):
     if fn not in _visibility_rules:
         _visibility_rules.append(fn)
+    versions.bump_on_write("access", *config_models)
     return fn
 
 
 def scope_cache(user) -> dict:
-    """A per-user dict for visibility rules' lookups, forgotten by `forget_grants`."""
-    cache = getattr(user, "_crm_scope_cache", None)
-    if cache is None:
-        cache = user._crm_scope_cache = {}
-    return cache
+    """A per-user dict for lookups that depend only on access configuration (visibility rules'
+    memberships, the department subtree): kept with the grants, across requests, and reloaded
+    when the access version changes. Rules must therefore derive its values from configuration
+    written through models registered with `versions.bump_on_write("access", ...)` only."""
+    if user is None or not user.is_authenticated:
+        return {}
+    return _snapshot(user)["rules"]
 
 
 def visible(user, model, action="view"):

@@ -16,6 +16,7 @@ from ..access.scope import can, get_for_user_or_404
 from ..audit import log
 from ..audit.models import AuditEntry
 from ..entities import services
+from ..entities.base import select_for_display
 from ..timeline.feed import timeline
 from ..timeline.models import Note
 from ..ui.filters import filterset_class
@@ -93,7 +94,9 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def get_queryset(self):
         qs = self.spec.model.objects.for_user(self.request.user, ACTION_PERMS.get(self.action, "view"))
-        if self.spec.select_related:
+        if self.action == "list":  # a page of records: of related rows only what their names need
+            qs = select_for_display(qs, self.spec.select_related)
+        elif self.spec.select_related:
             qs = qs.select_related(*self.spec.select_related)
         if "tags" in self.spec.form_fields:
             qs = qs.prefetch_related("tags")

@@ -10,8 +10,12 @@ class CustomFieldsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from .. import versions
         from ..ui.menu import add_menu_item
         from . import vendor
+        from .models import CustomField
+
+        versions.bump_on_write("customfields", CustomField)  # direct ORM writes too (services call changed())
 
         add_menu_item("settings", _("Custom fields"), "customfields", icon="ui-checks", special="manage_settings",
                       order=30)

@@ -1,55 +1,34 @@
 """Reading definitions cheaply.
 
-`version()` is the definitions version: one indexed single-row read per request (cached for the
-request), or a fresh read outside a request. All definitions are cached per process under that
-version, so a list page costs that one query however many custom fields it shows. Every write of
-a definition calls `changed()`, inside its transaction, which gives the version a new token.
+`version()` is the definitions version (`crm.core.versions`: all configuration versions in one
+query per request). All definitions are cached per process under that version, so a list page
+costs no query of its own however many custom fields it shows. Every write of a definition calls
+`changed()`, inside its transaction, which gives the version a new token.
 
 Caches of generated classes (forms, filter sets) can key on (entity, language, version()).
 """
 
-import threading
-
-from ..request_cache import RequestCache
-
-_lock = threading.Lock()
-_by_version = {"version": None, "rows": []}
-
-
-def _load_version():
-    from .models import DefinitionsState
-
-    token = DefinitionsState.objects.filter(pk=1).values_list("token", flat=True).first()
-    return token or "-"
-
-
-_version_cache = RequestCache("customfields-version", _load_version)
+from .. import versions
 
 
 def version():
-    return _version_cache.get()
+    """The definitions version (`crm.core.versions`): one query for all versions per request."""
+    return versions.token("customfields")
 
 
 def changed():
     """Call inside the transaction that changes a definition."""
-    from .models import DefinitionsState, new_token
+    versions.bump("customfields")
 
-    token = new_token()
-    if not DefinitionsState.objects.filter(pk=1).update(token=token):
-        DefinitionsState.objects.create(pk=1, token=token)
-    _version_cache.clear()
+
+def _load():
+    from .models import CustomField
+
+    return list(CustomField.objects.order_by("entity", "order", "id"))
 
 
 def _all():
-    v = version()
-    rows = _by_version["rows"]
-    if _by_version["version"] != v:
-        from .models import CustomField
-
-        rows = list(CustomField.objects.order_by("entity", "order", "id"))
-        with _lock:
-            _by_version.update(version=v, rows=rows)
-    return rows
+    return versions.cached("customfields", None, _load)
 
 
 def definitions(entity, include_removed=False):

@@ -3,7 +3,6 @@ keyed by the definition's `key`; a removed definition keeps the values (they com
 field is restored, and administrators see them read-only on the detail page)."""
 
 import re
-import uuid
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -12,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..dictionary.models import _in_language
+from ..versions import BumpingQuerySet
 
 KEY_RE = r"^[a-z][a-z0-9_]{0,39}$"
 
@@ -32,6 +32,10 @@ class FieldType(models.TextChoices):
 CHOICE_TYPES = (FieldType.CHOICE, FieldType.MULTI_CHOICE)
 RANGE_TYPES = (FieldType.NUMBER, FieldType.DECIMAL, FieldType.DATE, FieldType.DATETIME)
 TEXT_TYPES = (FieldType.TEXT, FieldType.LONG_TEXT)
+
+
+class CustomFieldQuerySet(BumpingQuerySet, models.QuerySet):
+    pass
 
 
 class CustomField(models.Model):
@@ -66,7 +70,10 @@ class CustomField(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
 
+    objects = CustomFieldQuerySet.as_manager()
+
     class Meta:
+        base_manager_name = "objects"  # bulk writes reload the cached definitions (crm.core.versions)
         ordering = ["entity", "order", "id"]
         verbose_name = _("custom field")
         verbose_name_plural = _("custom fields")
@@ -178,18 +185,3 @@ class CustomField(models.Model):
                 return {"choices": _("The choice code “%(code)s” appears twice.") % {"code": c["code"]}}
             seen.add(c["code"])
         return {}
-
-
-class DefinitionsState(models.Model):
-    """One row whose token changes with every change of any definition: the cheap "definitions
-    version" that caches of generated classes and the per-process definition cache key on. A
-    token, not a counter, so a rolled-back change can never reuse a version seen before."""
-
-    token = models.CharField(max_length=32, default="")
-
-    class Meta:
-        verbose_name = _("custom field definitions version")
-
-
-def new_token():
-    return uuid.uuid4().hex

@@ -1,11 +1,11 @@
-"""Reading the data dictionary, cached per request.
+"""Reading the data dictionary, cached per process under its configuration version.
 
-Every item of every kind is read in one query the first time a request needs one, and kept
-until the request ends (or any item is written). A list page of 100 customers therefore shows
-its labels with one query, not one per row. Outside a request nothing is cached.
+Every item of every kind is read in one query after any item changed (`crm.core.versions`:
+every write of an item bumps "dictionary"), and kept until the next change. A list page of 100
+customers therefore shows its labels without a query of its own, not one per row.
 """
 
-from ..request_cache import RequestCache
+from .. import versions
 
 
 def _load():
@@ -17,9 +17,13 @@ def _load():
     return by_kind
 
 
-_cache = RequestCache("dictionary", _load)
-clear = _cache.clear
-_all = _cache.get
+def _all():
+    return versions.cached("dictionary", None, _load)
+
+
+def clear():
+    """After a write of items that skipped the model signals (the services' QuerySet.update)."""
+    versions.bump("dictionary")
 
 
 def items(kind, active_only=False, current=None):

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from ..versions import BumpingQuerySet
+
 
 def _in_language(zh, en):
     lang = (get_language() or "zh-hans").lower()
@@ -19,7 +21,7 @@ def _in_language(zh, en):
     return zh or en
 
 
-class DictionaryQuerySet(models.QuerySet):
+class DictionaryQuerySet(BumpingQuerySet, models.QuerySet):
     def for_user(self, user, action="view"):
         from ..access.scope import scope_q
 
@@ -61,6 +63,7 @@ class DictionaryItem(models.Model):
     objects = DictionaryQuerySet.as_manager()
 
     class Meta:
+        base_manager_name = "objects"  # the services' bulk writes bump the cached items' version
         ordering = ["kind", "order", "id"]
         verbose_name = _("dictionary item")
         verbose_name_plural = _("data dictionary")
@@ -85,29 +88,9 @@ class DictionaryItem(models.Model):
                 raise ValidationError({"code": _("The code and kind of an item cannot be changed; disable it and "
                                                  "add a new one instead.")})
 
-    # The write services call these hooks; saving directly (save/delete) also clears the cache.
-    def after_create(self, user):
-        from .lookup import clear
 
-        clear()
-
-    def after_update(self, user, changes):
-        from .lookup import clear
-
-        clear()
-
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        from .lookup import clear
-
-        clear()
-
-    def delete(self, *args, **kwargs):
-        from .lookup import clear
-
-        result = super().delete(*args, **kwargs)
-        clear()
-        return result
+class ParameterQuerySet(BumpingQuerySet, models.QuerySet):
+    pass
 
 
 class ParameterValue(models.Model):
@@ -118,7 +101,10 @@ class ParameterValue(models.Model):
     value = models.JSONField(_("value"))
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
+    objects = ParameterQuerySet.as_manager()
+
     class Meta:
+        base_manager_name = "objects"  # bulk writes bump the cached values' version too
         verbose_name = _("system parameter")
         verbose_name_plural = _("system parameters")
 

@@ -4,8 +4,8 @@
     days = param("receivable_reminder_days")
 
 Each parameter has a key, a type (int, decimal, bool, str, email, choice), a default, a label, a
-help text and its bounds. `param()` returns the stored value or the default, cached per request
-like the data dictionary. Apps add their own with `register_parameter(Parameter(...))`.
+help text and its bounds. `param()` returns the stored value or the default, cached per process
+under the "parameters" version (`crm.core.versions`) like the data dictionary. Apps add their own with `register_parameter(Parameter(...))`.
 """
 
 import decimal
@@ -15,7 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from ..request_cache import RequestCache
+from .. import versions
 
 TYPES = ("int", "decimal", "bool", "str", "email", "choice")
 
@@ -111,9 +111,13 @@ def _load_stored():
     return dict(ParameterValue.objects.values_list("key", "value"))
 
 
-_cache = RequestCache("parameters", _load_stored)
-clear = _cache.clear
-_stored = _cache.get
+def _stored():
+    """Stored values, per process under the "parameters" version (`crm.core.versions`)."""
+    return versions.cached("parameters", None, _load_stored)
+
+
+def clear():
+    versions.bump("parameters")
 
 
 def param(key):
@@ -163,9 +167,9 @@ def save(user, new_values, request=None):
                                                                         "updated_at": timezone.now()})
             changes[key] = [p.to_json(current[key]), p.to_json(value)]
         if changes:
+            clear()
             log.record(user, AuditEntry.Action.UPDATE, changes=changes, extra={"parameters": sorted(changes)},
                        request=request)
-    clear()
     return changes
 
 

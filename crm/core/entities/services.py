@@ -12,6 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import versions
 from ..access.scope import can, get_for_user_or_404, scope_q
 from ..audit import log
 from ..audit.models import AuditEntry
@@ -147,6 +148,7 @@ def update(user, model, pk, data, m2m=None, expected_version=None):
         changes.update(_set_m2m(current, m2m))
         if hasattr(current, "after_update"):
             current.after_update(user, changes)
+        versions.model_written(model)  # a QuerySet.update: no save signal for configuration caches
     if changes:
         log.record(user, AuditEntry.Action.UPDATE, current, changes=changes,
                    extra={"version": getattr(current, "version", 0)})
@@ -169,6 +171,7 @@ def delete(user, model, pk):
         obj.deleted_at = now
         if hasattr(obj, "after_soft_delete"):
             obj.after_soft_delete(user, now)
+        versions.model_written(model)
     else:
         try:
             with transaction.atomic():
@@ -193,6 +196,7 @@ def restore(user, model, pk):
     obj.deleted_at = None
     if hasattr(obj, "after_restore"):
         obj.after_restore(user, deleted_at)
+    versions.model_written(model)
     log.record(user, AuditEntry.Action.RESTORE, obj)
     emit(f"{spec.key}.restored", obj, user)
     return obj
@@ -220,6 +224,7 @@ def _move_owner(user, model, rows, new_owner, action, reason=""):
     model._base_manager.filter(pk__in=[r.pk for r in rows]).update(
         owner=new_owner, department=new_dept, version=F("version") + 1, updated_at=timezone.now(), updated_by=user
     )
+    versions.model_written(model)
     entries = []
     for r in rows:
         changes = {"owner": [str(r.owner) if r.owner else None, str(new_owner)]}

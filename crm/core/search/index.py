@@ -192,11 +192,10 @@ def _rebuild_parallel(specs, be, whole, workers, stream):
             counts[key] += written
             if stream:
                 stream.write(f"  {key}: {counts[key]:,} rows\n")
-    with transaction.atomic():
-        with connection.cursor() as cur:
-            if whole:
-                be.create_indexes(cur)
-            be.analyze(cur)
+    if whole:
+        be.create_indexes_in_parallel(workers)
+    with connection.cursor() as cur:
+        be.analyze(cur)
     return counts
 
 

@@ -21,6 +21,7 @@ from ..audit import log
 from ..audit.models import AuditEntry
 from ..customfields import ui as customfields
 from ..entities import services
+from ..entities.base import select_for_display
 from ..entities.models import SavedView
 from ..entities.registry import get_spec
 from ..timeline.feed import timeline
@@ -66,9 +67,7 @@ def visible_columns(spec, params):
 
 
 def list_queryset(request, spec, params, action="view"):
-    qs = spec.model.objects.for_user(request.user, action)
-    if spec.select_related:
-        qs = qs.select_related(*spec.select_related)
+    qs = select_for_display(spec.model.objects.for_user(request.user, action), spec.select_related)
     if spec.prefetch_related:  # many-to-many columns and generic links: one query per page, not per row
         qs = qs.prefetch_related(*spec.prefetch_related)
     filterset = filterset_class(spec)(params, queryset=qs, user=request.user)
