@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from crm.core.access.scope import can, get_for_user_or_404
+from crm.core.access.scope import get_for_user_or_404, may
 from crm.core.entities import services
 
 from .models import Appointment, Task, TaskAssignment, TaskStatus
@@ -52,7 +52,7 @@ def set_assignment_status(user, task_pk, status, assignee=None, note=""):
         raise Http404
     assignee = assignee or user
     mine = TaskAssignment.objects.filter(task=task, user=assignee).first()
-    may_edit = can(user, "tasks", "edit") and Task.objects.for_user(user, "edit").filter(pk=task.pk).exists()
+    may_edit = may(user, task, "edit")
     if mine is None or (assignee.pk != user.pk and not may_edit):
         if not may_edit and not TaskAssignment.objects.filter(task=task, user=user).exists():
             raise Http404

@@ -12,7 +12,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.core.access.scope import can, get_for_user_or_404
+from crm.core.access.scope import can, get_for_user_or_404, may
 from crm.core.audit import log
 from crm.core.audit.models import AuditEntry
 from crm.core.entities import services
@@ -329,4 +329,4 @@ def lose(user, opp_pk, expected_version, reason, competitor=None):
 
 
 def may_edit(user, opp):
-    return can(user, "opportunities", "edit") and Opportunity.objects.for_user(user, "edit").filter(pk=opp.pk).exists()
+    return may(user, opp, "edit")

@@ -168,6 +168,18 @@ def visible(user, model, action="view"):
     return model.objects.filter(scope_q(user, model, action))
 
 
+def may(user, obj, action) -> bool:
+    """May `user` do `action` on this record (the function permission and the data scope)?
+    Remembered on the record object, so the page and its panels ask the database once."""
+    memo = obj.__dict__.setdefault("_crm_may", {})
+    key = (getattr(user, "pk", None), action)
+    if key not in memo:
+        model = type(obj)
+        memo[key] = can(user, get_spec(model).key, action) and model.objects.filter(
+            scope_q(user, model, action), pk=obj.pk).exists()
+    return memo[key]
+
+
 def get_for_user_or_404(user, model_or_qs, pk, action="view"):
     """One record the user may `action`; unknown, malformed and out-of-scope ids are all 404."""
     qs = model_or_qs if hasattr(model_or_qs, "model") and not isinstance(model_or_qs, type) else model_or_qs.objects.all()

@@ -17,7 +17,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..access.scope import can, get_for_user_or_404
+from ..access.scope import get_for_user_or_404, may
 from ..audit import log
 from ..audit.models import AuditEntry
 from ..dictionary.parameters import GENERAL, Parameter, param, register_parameter
@@ -104,10 +104,9 @@ def parent(user, ct, object_id, action="view"):
     if ct is None:
         raise Http404
     model = ct.model_class()
-    spec = get_spec(model)
     obj = get_for_user_or_404(user, model, object_id, "view")
     if action == "edit":
-        if not (can(user, spec.key, "edit") and model.objects.for_user(user, "edit").filter(pk=obj.pk).exists()):
+        if not may(user, obj, "edit"):
             raise PermissionDenied(_("You may not change the files of this record."))
     return ct, obj
 
@@ -118,8 +117,7 @@ def for_record(ct, obj):
 
 
 def may_change(user, obj):
-    spec = get_spec(type(obj))
-    return can(user, spec.key, "edit") and type(obj).objects.for_user(user, "edit").filter(pk=obj.pk).exists()
+    return may(user, obj, "edit")
 
 
 # --- writes --------------------------------------------------------------------------------------

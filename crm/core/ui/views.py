@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ..access.masking import can_reveal, present_change
-from ..access.scope import can, get_for_user_or_404, has_special
+from ..access.scope import can, get_for_user_or_404, has_special, may
 from ..audit import log
 from ..audit.models import AuditEntry
 from ..customfields import ui as customfields
@@ -127,7 +127,9 @@ def perms_for(user, spec):
 @login_required
 def entity_detail(request, key, pk):
     spec = _spec(key, request)
-    obj = get_for_user_or_404(request.user, spec.model, pk)
+    concrete = {f.name for f in spec.model._meta.concrete_fields}
+    shown_users = [n for n in ("created_by", "updated_by") if n in concrete]  # in the detail fields
+    obj = get_for_user_or_404(request.user, spec.model.objects.select_related(*shown_users), pk)
     names = spec.detail_fields or [n for n in spec.form_fields] + [
         n for n in ("code", "owner", "department", "created_by", "created_at", "updated_by", "updated_at")
         if hasattr(spec.model, n) and n not in spec.form_fields
@@ -146,8 +148,7 @@ def entity_detail(request, key, pk):
         "detail_actions": [(a, reverse(a.url_name, kwargs={"pk": obj.pk})) for a in spec.detail_actions
                            if a.special is None or has_special(request.user, a.special)],
         "perms": perms_for(request.user, spec),
-        "editable": can(request.user, spec.key, "edit")
-        and spec.model.objects.for_user(request.user, "edit").filter(pk=obj.pk).exists(),
+        "editable": may(request.user, obj, "edit"),
     }
     return render(request, "crm/entity/detail.html", ctx)
 
