@@ -5,6 +5,7 @@ from django.db import connection, models
 from django.db.backends.base.operations import BaseDatabaseOperations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.permissions import SAFE_METHODS
 
 from django.utils.translation import gettext as _
 
@@ -33,7 +34,9 @@ class EntitySerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         user = getattr(request, "user", None)
         spec = get_spec(self.Meta.model)
-        for name, field in self.fields.items():
+        # Links are scoped for writes; a read shows ids only and never queries the pickers.
+        writes = request is None or request.method not in SAFE_METHODS
+        for name, field in self.fields.items() if writes else ():
             if isinstance(field, serializers.PrimaryKeyRelatedField) and not field.read_only:
                 try:
                     get_spec(field.queryset.model)
