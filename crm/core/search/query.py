@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..access.masking import TAIL_DIGITS, can_reveal
 from ..access.scope import NOTHING, can
+from ..entities.base import select_for_display
 from ..fields import normalise_phone
 from .backends import backend
 from .index import indexed_fields, searchable_specs
@@ -198,9 +199,7 @@ def search(user, raw, per_entity=5, keys=None):
         ids = found.get(spec.key)
         if not ids:
             continue
-        qs = spec.model.objects.for_user(user).filter(pk__in=ids[:per_entity])
-        if spec.select_related:
-            qs = qs.select_related(*spec.select_related)
+        qs = select_for_display(spec.model.objects.for_user(user).filter(pk__in=ids[:per_entity]), spec.select_related)
         by_id = {o.pk: o for o in qs}
         objects = [by_id[i] for i in ids[:per_entity] if i in by_id]
         if objects:
