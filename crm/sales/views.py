@@ -26,6 +26,7 @@ from crm.core.dictionary.fields import DictionaryChoiceField
 from crm.core.entities.duplicates import find_duplicates
 from crm.core.entities.registry import get_spec
 from crm.core.ui import cells
+from crm.core.ui.links import pk_link
 from crm.customers.models import Contact, Customer
 
 from . import reports, services
@@ -77,8 +78,7 @@ def kanban(request, pk):
     columns = reports.board(request.user, pipeline, request.GET)
     # A board holds hundreds of cards: their links are built from one reversed pattern each and
     # their amounts formatted here, not per card in the template (the benchmark's kanban budget).
-    urls = {name: reverse(name, kwargs={"pk": 987654321}).replace("987654321", "{}")
-            for name in ("opportunities-detail", "sales-opportunity-move", "sales-opportunity-lose")}
+    urls = {name: pk_link(name) for name in ("opportunities-detail", "sales-opportunity-move", "sales-opportunity-lose")}
     for col in columns:
         col["cards"] = [{
             "pk": o.pk, "version": o.version, "name": o.name, "customer": str(o.customer), "owner": str(o.owner or ""),

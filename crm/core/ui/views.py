@@ -28,6 +28,7 @@ from ..timeline.feed import timeline
 from ..timeline.models import Note
 from . import cells
 from .filters import filterset_class
+from .links import pk_link
 from .forms import form_class
 from .pagination import BadCursor, keyset_page, parse_sort
 from .params import parse_id
@@ -95,6 +96,7 @@ def entity_list(request, key):
     columns = visible_columns(spec, params)
     customfields.prefetch(spec, page.rows, columns)
     sort_name, sort_desc = parse_sort(spec, sort)
+    detail_link = pk_link(f"{spec.key}-detail")
     base = params.copy()
     for k in ("after", "view"):
         base.pop(k, None)
@@ -103,7 +105,8 @@ def entity_list(request, key):
         "filterset": filterset,
         "columns": [(c, cells.field_label(spec.model, c), customfields.sortable(spec, c)) for c in columns],
         "all_columns": [(c, cells.field_label(spec.model, c), c in columns) for c in customfields.list_columns(spec)],
-        "rows": [(obj, [cells.display(request.user, spec, obj, c) for c in columns]) for obj in page.rows],
+        "rows": [(obj, detail_link.format(obj.pk), [cells.display(request.user, spec, obj, c) for c in columns])
+                 for obj in page.rows],
         "page": page,
         "sort_name": sort_name,
         "sort_desc": sort_desc,
