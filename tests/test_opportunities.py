@@ -305,6 +305,24 @@ def test_board_without_the_view_right_is_refused(depts, pipeline):
     outsider = make_user("outsider", depts["guangzhou"], {"customers": Scope.OWN})
     assert browser(outsider).get(reverse("sales-kanban-pipeline", kwargs={"pk": pipeline.pk})).status_code == 403
     assert browser(outsider).get(reverse("sales-funnel")).status_code == 403
+    assert browser(outsider).get(reverse("sales-owner-lookup")).status_code == 403
+
+
+def test_the_owner_filter_offers_employees_as_one_types_and_keeps_the_chosen_one(alice, bob, pipeline):
+    """The board's and the funnel's owner filter: employees load as one types (not one <option>
+    per employee), and the filtered owner is the one option the page brings along."""
+    found = browser(alice).get(reverse("sales-owner-lookup"), {"q": bob.name[:3]}).json()["results"]
+    assert {"value": bob.pk, "text": str(bob)} in found and all(bob.name[:3].lower() in r["text"].lower() for r in found)
+    for url in (reverse("sales-kanban-pipeline", kwargs={"pk": pipeline.pk}), reverse("sales-funnel")):
+        chosen = owner_select(browser(alice).get(url, {"owner": bob.pk}))
+        assert f'<option value="{bob.pk}" selected>{bob}</option>' in chosen
+        assert owner_select(browser(alice).get(url)).count("<option") == 1  # only "everyone"
+
+
+def owner_select(response):
+    html = response.content.decode()
+    start = html.index('id="f-owner"')
+    return html[start:html.index("</select>", start)]
 
 
 # --- many-to-many links follow the scope predicate ------------------------------------------

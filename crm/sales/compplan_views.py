@@ -17,7 +17,7 @@ from crm.org.models import Department
 from . import competitor_reports, plans
 from .models import CompetitorProduct, PlanPeriod
 from .plan_metrics import all_metrics, metric
-from .views import _filter_users, _need
+from .views import _need, _owner_choice
 
 
 # --- Competitors ------------------------------------------------------------------------------
@@ -56,7 +56,7 @@ def competitor_analysis(request):
                               "lost": [s["lost_count"] for s in data["series"].get(r["competitor_id"], [])]}
                              for r in data["rows"][:10]]}
     return render(request, "sales/competitor_analysis.html", {
-        "data": data, "chart": chart, "f": data["filters"], "users": _filter_users(request.user),
+        "data": data, "chart": chart, "f": data["filters"], "owner_choice": _owner_choice(request.GET),
         "departments": _departments(request.user)})
 
 
@@ -67,7 +67,7 @@ def lost_analysis(request):
     chart = {key: [{"name": r["name"], "count": r["count"], "amount": str(r["amount"])} for r in data[key][:15]]
              for key in ("by_reason", "by_competitor", "by_owner", "by_product")}
     return render(request, "sales/lost_analysis.html", {
-        "data": data, "chart": chart, "f": data["filters"], "users": _filter_users(request.user),
+        "data": data, "chart": chart, "f": data["filters"], "owner_choice": _owner_choice(request.GET),
         "departments": _departments(request.user)})
 
 

@@ -6,6 +6,7 @@ urlpatterns = [
     path("sales/board/", views.kanban_default, name="sales-kanban"),
     path("sales/board/<int:pk>/", views.kanban, name="sales-kanban-pipeline"),
     path("sales/funnel/", views.funnel, name="sales-funnel"),
+    path("sales/owners/", views.owner_lookup, name="sales-owner-lookup"),
     path("sales/opportunities/<int:pk>/move/", views.move, name="sales-opportunity-move"),
     path("sales/opportunities/<int:pk>/win/", views.opportunity_win, name="sales-opportunity-win"),
     path("sales/opportunities/<int:pk>/lose/", views.opportunity_lose, name="sales-opportunity-lose"),
