@@ -1,5 +1,5 @@
 """Running an import (INT-4): every row through the entity's generated form, then written in
-chunks — new records with `bulk_create`, updates through `services.update` — so that each row is
+chunks — new records in bulk (`bulk.insert`: COPY on PostgreSQL), updates through `services.update` — so that each row is
 either fully in (record, tags, audit entry, event) or reported with its errors per field.
 
 Reads of existing records (update keys, duplicate matches) go through the scope predicate:
@@ -30,10 +30,12 @@ from ..events.bus import emit
 from ..events.models import EventRecord
 from ..ui.cells import field_label
 from ..ui.forms import TagsField, form_class
+from . import bulk
 from .columns import importable_columns, norm
 from .models import ImportJob
 from .numbers import issue_block
 from .parsing import FileError, count_rows, open_table
+from .rowform import row_form_class
 
 logger = logging.getLogger(__name__)
 
@@ -354,14 +356,14 @@ class Importer:
     def _create_form(self, data):
         """The form for a new record, bound to `data`. One form object serves every new row:
         building a form (deep-copying its fields, scoping its pickers) costs more than
-        validating a row, so it is re-bound with the row's data and a fresh instance."""
+        validating a row, so it is re-bound with the row's data and a fresh instance; what is
+        the same in every row (the defaults of fields no column fills) is validated once
+        (`rowform`)."""
         form = getattr(self, "_form", None)
         if form is None:
-            form = self._form = self.Form(user=self.user, spec=self.spec)
-        form.is_bound, form.data, form.files = True, data, {}
-        form._errors, form._bound_fields_cache = None, {}
-        form.__dict__.pop("cleaned_data", None)
-        form.instance = self.model()
+            form = self._form = row_form_class(self.Form)(user=self.user, spec=self.spec)
+            form.prepare_rows(self.base, {name for _i, name in self.index}, self.model())
+        form.bind_row(data, self.model())
         return form
 
     # --- duplicates ---
@@ -470,7 +472,6 @@ class Importer:
             if created_ids or updated_ids:
                 emit(f"{self.spec.key}.imported", None, self.user,
                      {"job": self.job.pk, "created": created_ids, "updated": updated_ids})
-                transaction.on_commit(lambda: _reindex(self.model, created_ids))
 
     def _prepare(self, r, number=None):
         obj = r.obj
@@ -493,8 +494,9 @@ class Importer:
             self._prepare(r, next(numbers, None) if r in need else None)
         try:
             with transaction.atomic():
-                objs = self.model.objects.bulk_create([r.obj for r in rows], batch_size=500)
+                bulk.insert(self.model, [r.obj for r in rows])
                 self._after_create(rows)
+            ok = rows
         except IntegrityError:
             # One bad row spoils the batch: save row by row, each in its own savepoint.
             ok = []
@@ -508,8 +510,7 @@ class Importer:
                     ok.append(r)
                 except IntegrityError as exc:
                     r.error(None, _("The database refused this row: %(error)s") % {"error": str(exc)[:200]})
-            objs = [r.obj for r in ok]
-        return [o.pk for o in objs]
+        return [r.obj.pk for r in ok]
 
     def _after_create(self, rows):
         objs = [r.obj for r in rows]
@@ -517,12 +518,11 @@ class Importer:
             for obj in objs:
                 obj.after_create(self.user)
         self._m2m(rows)
-        fields = services.tracked_fields(self.model)
         entries, events = [], []
         now = timezone.now()
         for r in rows:
             obj = r.obj
-            changes = {k: [None, v] for k, v in log.snapshot(obj, fields).items() if v not in (None, "", False)}
+            changes = {k: [None, v] for k, v in self._snapshot(obj) if v not in (None, "", False)}
             tags = r.cleaned.get("tags")
             if tags:
                 changes["tags"] = [[], sorted(tags)]
@@ -531,8 +531,30 @@ class Importer:
                                       extra={"version": getattr(obj, "version", 1), "import": self.job.pk}))
             events.append(EventRecord(name=f"{self.spec.key}.created", content_type=self.ct, object_id=obj.pk,
                                       payload={"import": self.job.pk}, actor=self.user, created_at=now))
-        AuditEntry.objects.bulk_create(entries, batch_size=1000)
-        EventRecord.objects.bulk_create(events, batch_size=1000)
+        bulk.insert(AuditEntry, entries)
+        bulk.insert(EventRecord, events)
+        _index(self.model, objs)
+
+    def _snapshot(self, obj):
+        """(field, value) of the audited fields, as `log.snapshot`; the texts of linked records
+        (owner, department …) looked up once per job."""
+        fields = getattr(self, "_audited", None)
+        if fields is None:
+            meta = self.model._meta
+            fields = self._audited = [meta.get_field(n) for n in services.tracked_fields(self.model)]
+            self._related_texts = {}
+        texts = self._related_texts
+        for f in fields:
+            if isinstance(f, models.ForeignKey):
+                key = (f.name, getattr(obj, f.attname))
+                if key[1] is None:
+                    yield f.name, None
+                    continue
+                if key not in texts:
+                    texts[key] = log.jsonable(f, obj)
+                yield f.name, texts[key]
+            else:
+                yield f.name, log.jsonable(f, obj)
 
     def _m2m(self, rows):
         for name, col in self.columns.items():
@@ -555,7 +577,7 @@ class Importer:
                 for r in rows:
                     for o in r.cleaned.get(name) or []:
                         links.append(through(**{f"{src}_id": r.obj.pk, f"{tgt}_id": o.pk}))
-            through.objects.bulk_create(links, batch_size=1000, ignore_conflicts=True)
+            bulk.insert(through, links)  # links of new records: none can exist yet
 
 
 def _rule_text(rule):
@@ -577,17 +599,20 @@ def _model_field(model, name):
         return None
 
 
-def _reindex(model, pks):
-    if not pks:
-        return
+def _index(model, objs):
+    """Search entries of the new records, written with them (in a savepoint: should the index
+    fail, the records stay in and the index catches up after commit, as for any other write)."""
     try:
-        from ..search import reindex
+        from ..search import index_new, reindex
     except ImportError:
         return
     try:
-        reindex(model, pks)
-    except Exception:  # the index catches up later; the import itself is committed
-        logger.exception("reindex after import failed")
+        with transaction.atomic():
+            index_new(model, objs)
+    except Exception:
+        logger.exception("search index of imported records failed; reindexing after commit")
+        pks = [o.pk for o in objs]
+        transaction.on_commit(lambda: reindex(model, pks))
 
 
 def run_job(job_id, dry_run=False):
