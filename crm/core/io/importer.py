@@ -14,7 +14,7 @@ import re
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, connections, models, transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone, translation
@@ -214,17 +214,29 @@ class Importer:
             table = open_table(f.read(), self.job.file_name)
         self.job.total_rows = count_rows(table)
         self._progress(0)
-        chunk, done = [], 0
-        for number, cells in enumerate(table.rows(), start=2):
-            chunk.append(Row(number, cells))
-            if len(chunk) >= CHUNK:
-                done += self._chunk(chunk)
-                self._progress(done)
-                chunk = []
-        if chunk:
-            done += self._chunk(chunk)
-        self._progress(done)
+        writer = _Writer(self) if self._pipelined() else None
+        chunk, self.done = [], 0
+        try:
+            for number, cells in enumerate(table.rows(), start=2):
+                chunk.append(Row(number, cells))
+                if len(chunk) >= CHUNK:
+                    self._chunk(chunk, writer)
+                    chunk = []
+            if chunk:
+                self._chunk(chunk, writer)
+        finally:
+            if writer is not None:
+                writer.close()
+        self._progress(self.done)
         return self.counts
+
+    def _pipelined(self):
+        """Write each chunk in a second thread while the next one is validated (PostgreSQL: the
+        database works on one core while Python validates on the other). Only for new records:
+        an update must see the chunk before it, and outside a transaction of the caller (tests),
+        as the writer has its own connection."""
+        return (not self.dry_run and connection.vendor == "postgresql" and not connection.in_atomic_block
+                and self.job.mode == ImportJob.Mode.CREATE and self.job.on_duplicate != ImportJob.OnDuplicate.UPDATE)
 
     def _progress(self, done):
         job = self.job
@@ -237,7 +249,19 @@ class Importer:
             updated_count=job.updated_count, skipped_count=job.skipped_count, error_count=job.error_count,
             errors=job.errors)
 
-    def _chunk(self, rows):
+    def _chunk(self, rows, writer=None):
+        """Check a chunk (cells, relations, form, duplicates), write it, count it. With a writer
+        thread, the chunk is handed over and the one before it counted once written."""
+        self._check(rows)
+        ready = [r for r in rows if not r.errors and not r.skip and r.obj is not None]
+        if writer is not None:
+            writer.submit(rows, ready)
+            return
+        if not self.dry_run:
+            self._write(ready)
+        self._tally(rows)
+
+    def _check(self, rows):
         for r in rows:
             for i, name in self.index:
                 text = r.cells[i]
@@ -251,8 +275,8 @@ class Importer:
                 continue
             self._bind(r, targets)
         self._dedup([r for r in rows if not r.errors and not r.skip and r.target is None and r.obj is not None])
-        if not self.dry_run:
-            self._write([r for r in rows if not r.errors and not r.skip and r.obj is not None])
+
+    def _tally(self, rows):
         for r in rows:
             if r.errors:
                 self.counts["errors"] += 1
@@ -267,7 +291,8 @@ class Importer:
                 self.counts["updated"] += 1
             else:
                 self.counts["created"] += 1
-        return len(rows)
+        self.done += len(rows)
+        self._progress(self.done)
 
     def _key_value(self, r):
         key = self.job.key_field
@@ -578,6 +603,42 @@ class Importer:
                     for o in r.cleaned.get(name) or []:
                         links.append(through(**{f"{src}_id": r.obj.pk, f"{tgt}_id": o.pk}))
             bulk.insert(through, links)  # links of new records: none can exist yet
+
+
+class _Writer:
+    """One thread that writes the checked chunks in order, each in its own transaction on its
+    own connection, one chunk at a time: the next chunk is checked meanwhile. Duplicates within
+    the file stay exact: they are found while checking, which stays in file order."""
+
+    def __init__(self, importer):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.importer = importer
+        self.language = translation.get_language()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="import-writer")
+        self.pending = None  # (rows, future) of the chunk being written
+
+    def _write(self, ready):
+        with translation.override(self.language), cached_lookups():
+            self.importer._write(ready)
+
+    def submit(self, rows, ready):
+        self.wait()
+        self.pending = (rows, self.pool.submit(self._write, ready))
+
+    def wait(self):
+        if self.pending is not None:
+            rows, future = self.pending
+            self.pending = None
+            future.result()  # the writer's exception, if any, stops the job here
+            self.importer._tally(rows)
+
+    def close(self):
+        try:
+            self.wait()
+        finally:
+            self.pool.submit(connections.close_all).result()  # the thread's own connection
+            self.pool.shutdown()
 
 
 def _rule_text(rule):
