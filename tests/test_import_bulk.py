@@ -197,3 +197,16 @@ def test_the_writer_thread_imports_the_same(monkeypatch):
     assert set(AuditEntry.objects.filter(content_type=ct, action="create").values_list("object_id", flat=True)) == ids
     codes = list(Customer.objects.values_list("code", flat=True))
     assert len(set(codes)) == 11 and all(codes)
+
+
+def test_mobile_numbers_recognised_by_pattern_are_normalised_as_phonenumbers_does():
+    import random
+
+    from crm.core.fields import _mainland_mobile, _parsed
+
+    rnd = random.Random(3)
+    samples = [f"1{rnd.randrange(10**10):010d}" for _ in range(20000)] + ["13812345678", "19912345678", "14012345678"]
+    fast = [s for s in samples if _mainland_mobile()(s)]
+    assert len(fast) > 5000
+    assert all(_parsed(s) == s for s in fast)  # phonenumbers itself gives the same answer
+    assert not _mainland_mobile()("１３８１２３４５６７８") and not _mainland_mobile()("1381234567")
