@@ -22,7 +22,7 @@ from crm.core.testing.org import Scope, make_tree, make_user
 from crm.core.ui.forms import form_class
 from crm.customers.models import Customer
 
-from .test_import import EN, csv_bytes, do_import
+from .test_import import EN, do_import
 
 COLUMNS = ["name", "mnemonic_code", "name_key", "level", "status", "credit_limit", "phone", "email", "city",
            "registered_at", "custom", "owner_id", "department_id", "created_by_id", "version", "deleted_at"]

@@ -562,22 +562,22 @@ class Importer:
 
     def _snapshot(self, obj):
         """(field, value) of the audited fields, as `log.snapshot`; the texts of linked records
-        (owner, department …) looked up once per job."""
+        (owner, department …) looked up once per job, plain values (text, numbers) taken as they are."""
         fields = getattr(self, "_audited", None)
         if fields is None:
             meta = self.model._meta
-            fields = self._audited = [meta.get_field(n) for n in services.tracked_fields(self.model)]
+            fields = self._audited = [(f, isinstance(f, models.ForeignKey), isinstance(f, models.FileField))
+                                      for f in (meta.get_field(n) for n in services.tracked_fields(self.model))]
             self._related_texts = {}
         texts = self._related_texts
-        for f in fields:
-            if isinstance(f, models.ForeignKey):
-                key = (f.name, getattr(obj, f.attname))
-                if key[1] is None:
-                    yield f.name, None
-                    continue
-                if key not in texts:
-                    texts[key] = log.jsonable(f, obj)
-                yield f.name, texts[key]
+        for f, fk, file in fields:
+            value = getattr(obj, f.attname)
+            if fk:
+                if value is not None and (f.name, value) not in texts:
+                    texts[f.name, value] = log.jsonable(f, obj)
+                yield f.name, None if value is None else texts[f.name, value]
+            elif not file and (value is None or type(value) in (str, int, bool)):
+                yield f.name, value
             else:
                 yield f.name, log.jsonable(f, obj)
 
