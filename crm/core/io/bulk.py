@@ -26,13 +26,19 @@ def _overrides_prep(field):
     return True
 
 
+_writers_of = {}
+
+
 def _writers(model):
     """[(column, attname, prep or None, pre_save or None)] of the model's concrete fields."""
+    if model in _writers_of:
+        return _writers_of[model]
     out = []
     for f in model._meta.concrete_fields:
         prep = None if not _overrides_prep(f) else f.get_db_prep_save
         pre = f.pre_save if (getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)) else None
         out.append((f.column, f.attname, prep, pre))
+    _writers_of[model] = out
     return out
 
 

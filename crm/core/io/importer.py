@@ -1,6 +1,7 @@
 """Running an import (INT-4): every row through the entity's generated form, then written in
-chunks — new records in bulk (`bulk.insert`: COPY on PostgreSQL), updates through `services.update` — so that each row is
-either fully in (record, tags, audit entry, event) or reported with its errors per field.
+chunks — new records in bulk (`bulk.insert`: COPY on PostgreSQL), updates through
+`services.update` — so that each row is either fully in (record, tags, audit entry, event,
+search entry) or reported with its errors per field.
 
 Reads of existing records (update keys, duplicate matches) go through the scope predicate:
 an import never updates a record outside the user's "edit" scope, and of duplicates outside
@@ -673,7 +674,7 @@ def _index(model, objs):
     except Exception:
         logger.exception("search index of imported records failed; reindexing after commit")
         pks = [o.pk for o in objs]
-        transaction.on_commit(lambda: reindex(model, pks))
+        transaction.on_commit(lambda: reindex(model, pks), robust=True)  # a failure is logged, not raised
 
 
 def run_job(job_id, dry_run=False):
