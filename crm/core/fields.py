@@ -24,11 +24,30 @@ def normalise_phone(raw: str) -> str:
     return number
 
 
+@lru_cache(maxsize=1)
+def _mainland_mobile():
+    """phonenumbers' own patterns (its metadata) for a mainland mobile number written as its 11
+    digits: such a number is valid and its national form is the digits as they are."""
+    import re
+
+    from phonenumbers import PhoneMetadata
+
+    meta = PhoneMetadata.metadata_for_region(DEFAULT_REGION)
+    mobile, general = re.compile(meta.mobile.national_number_pattern), re.compile(meta.general_desc.national_number_pattern)
+    return lambda raw: len(raw) == 11 and raw.isdigit() and raw.isascii() and bool(
+        mobile.fullmatch(raw) and general.fullmatch(raw))
+
+
 @lru_cache(maxsize=20_000)
 def _normalised(raw: str):
     """The normalised number, or None if it is not one. Cached: a form, the model's validation,
     the duplicate check and the search index each normalise the same number (phonenumbers takes
-    ~0.2 ms), thousands of times in an import (issue #3)."""
+    ~0.1-0.2 ms), thousands of times in an import (issue #3). The commonest input, a mobile
+    number as 11 digits, is recognised by phonenumbers' patterns alone (~1 µs)."""
+    return raw if _mainland_mobile()(raw) else _parsed(raw)
+
+
+def _parsed(raw: str):
     try:
         number = phonenumbers.parse(raw, DEFAULT_REGION)
     except phonenumbers.NumberParseException:

@@ -13,6 +13,7 @@ Merging duplicates is `crm.core.entities.merge` (CUS-3 "merge").
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable
 
 from django.db.models import Count, Q
@@ -30,6 +31,7 @@ _LATIN_SUFFIX = re.compile(
 _NOISE = re.compile(r"[\W_]+", re.UNICODE)  # spaces, punctuation, symbols
 
 
+@lru_cache(maxsize=20_000)  # the model's clean() and the duplicate rule both ask, per record of an import
 def company_name_key(name: str) -> str:
     """The comparable form of a company name: full-width → half-width (NFKC), case-folded,
     legal-form suffixes removed (有限公司, 股份有限公司, 集团, Co., Ltd, Inc, LLC …), spaces and

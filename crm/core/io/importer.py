@@ -1,6 +1,7 @@
 """Running an import (INT-4): every row through the entity's generated form, then written in
-chunks — new records with `bulk_create`, updates through `services.update` — so that each row is
-either fully in (record, tags, audit entry, event) or reported with its errors per field.
+chunks — new records in bulk (`bulk.insert`: COPY on PostgreSQL), updates through
+`services.update` — so that each row is either fully in (record, tags, audit entry, event,
+search entry) or reported with its errors per field.
 
 Reads of existing records (update keys, duplicate matches) go through the scope predicate:
 an import never updates a record outside the user's "edit" scope, and of duplicates outside
@@ -14,7 +15,7 @@ import re
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, connections, models, transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone, translation
@@ -30,10 +31,12 @@ from ..events.bus import emit
 from ..events.models import EventRecord
 from ..ui.cells import field_label
 from ..ui.forms import TagsField, form_class
+from . import bulk
 from .columns import importable_columns, norm
 from .models import ImportJob
 from .numbers import issue_block
 from .parsing import FileError, count_rows, open_table
+from .rowform import row_form_class
 
 logger = logging.getLogger(__name__)
 
@@ -212,17 +215,29 @@ class Importer:
             table = open_table(f.read(), self.job.file_name)
         self.job.total_rows = count_rows(table)
         self._progress(0)
-        chunk, done = [], 0
-        for number, cells in enumerate(table.rows(), start=2):
-            chunk.append(Row(number, cells))
-            if len(chunk) >= CHUNK:
-                done += self._chunk(chunk)
-                self._progress(done)
-                chunk = []
-        if chunk:
-            done += self._chunk(chunk)
-        self._progress(done)
+        writer = _Writer(self) if self._pipelined() else None
+        chunk, self.done = [], 0
+        try:
+            for number, cells in enumerate(table.rows(), start=2):
+                chunk.append(Row(number, cells))
+                if len(chunk) >= CHUNK:
+                    self._chunk(chunk, writer)
+                    chunk = []
+            if chunk:
+                self._chunk(chunk, writer)
+        finally:
+            if writer is not None:
+                writer.close()
+        self._progress(self.done)
         return self.counts
+
+    def _pipelined(self):
+        """Write each chunk in a second thread while the next one is validated (PostgreSQL: the
+        database works on one core while Python validates on the other). Only for new records:
+        an update must see the chunk before it, and outside a transaction of the caller (tests),
+        as the writer has its own connection."""
+        return (not self.dry_run and connection.vendor == "postgresql" and not connection.in_atomic_block
+                and self.job.mode == ImportJob.Mode.CREATE and self.job.on_duplicate != ImportJob.OnDuplicate.UPDATE)
 
     def _progress(self, done):
         job = self.job
@@ -235,7 +250,19 @@ class Importer:
             updated_count=job.updated_count, skipped_count=job.skipped_count, error_count=job.error_count,
             errors=job.errors)
 
-    def _chunk(self, rows):
+    def _chunk(self, rows, writer=None):
+        """Check a chunk (cells, relations, form, duplicates), write it, count it. With a writer
+        thread, the chunk is handed over and the one before it counted once written."""
+        self._check(rows)
+        ready = [r for r in rows if not r.errors and not r.skip and r.obj is not None]
+        if writer is not None:
+            writer.submit(rows, ready)
+            return
+        if not self.dry_run:
+            self._write(ready)
+        self._tally(rows)
+
+    def _check(self, rows):
         for r in rows:
             for i, name in self.index:
                 text = r.cells[i]
@@ -249,8 +276,8 @@ class Importer:
                 continue
             self._bind(r, targets)
         self._dedup([r for r in rows if not r.errors and not r.skip and r.target is None and r.obj is not None])
-        if not self.dry_run:
-            self._write([r for r in rows if not r.errors and not r.skip and r.obj is not None])
+
+    def _tally(self, rows):
         for r in rows:
             if r.errors:
                 self.counts["errors"] += 1
@@ -265,7 +292,8 @@ class Importer:
                 self.counts["updated"] += 1
             else:
                 self.counts["created"] += 1
-        return len(rows)
+        self.done += len(rows)
+        self._progress(self.done)
 
     def _key_value(self, r):
         key = self.job.key_field
@@ -354,14 +382,14 @@ class Importer:
     def _create_form(self, data):
         """The form for a new record, bound to `data`. One form object serves every new row:
         building a form (deep-copying its fields, scoping its pickers) costs more than
-        validating a row, so it is re-bound with the row's data and a fresh instance."""
+        validating a row, so it is re-bound with the row's data and a fresh instance; what is
+        the same in every row (the defaults of fields no column fills) is validated once
+        (`rowform`)."""
         form = getattr(self, "_form", None)
         if form is None:
-            form = self._form = self.Form(user=self.user, spec=self.spec)
-        form.is_bound, form.data, form.files = True, data, {}
-        form._errors, form._bound_fields_cache = None, {}
-        form.__dict__.pop("cleaned_data", None)
-        form.instance = self.model()
+            form = self._form = row_form_class(self.Form)(user=self.user, spec=self.spec)
+            form.prepare_rows(self.base, {name for _i, name in self.index}, self.model())
+        form.bind_row(data, self.model())
         return form
 
     # --- duplicates ---
@@ -470,7 +498,6 @@ class Importer:
             if created_ids or updated_ids:
                 emit(f"{self.spec.key}.imported", None, self.user,
                      {"job": self.job.pk, "created": created_ids, "updated": updated_ids})
-                transaction.on_commit(lambda: _reindex(self.model, created_ids))
 
     def _prepare(self, r, number=None):
         obj = r.obj
@@ -493,8 +520,9 @@ class Importer:
             self._prepare(r, next(numbers, None) if r in need else None)
         try:
             with transaction.atomic():
-                objs = self.model.objects.bulk_create([r.obj for r in rows], batch_size=500)
+                bulk.insert(self.model, [r.obj for r in rows])
                 self._after_create(rows)
+            ok = rows
         except IntegrityError:
             # One bad row spoils the batch: save row by row, each in its own savepoint.
             ok = []
@@ -508,8 +536,7 @@ class Importer:
                     ok.append(r)
                 except IntegrityError as exc:
                     r.error(None, _("The database refused this row: %(error)s") % {"error": str(exc)[:200]})
-            objs = [r.obj for r in ok]
-        return [o.pk for o in objs]
+        return [r.obj.pk for r in ok]
 
     def _after_create(self, rows):
         objs = [r.obj for r in rows]
@@ -517,12 +544,11 @@ class Importer:
             for obj in objs:
                 obj.after_create(self.user)
         self._m2m(rows)
-        fields = services.tracked_fields(self.model)
         entries, events = [], []
         now = timezone.now()
         for r in rows:
             obj = r.obj
-            changes = {k: [None, v] for k, v in log.snapshot(obj, fields).items() if v not in (None, "", False)}
+            changes = {k: [None, v] for k, v in self._snapshot(obj) if v not in (None, "", False)}
             tags = r.cleaned.get("tags")
             if tags:
                 changes["tags"] = [[], sorted(tags)]
@@ -531,8 +557,30 @@ class Importer:
                                       extra={"version": getattr(obj, "version", 1), "import": self.job.pk}))
             events.append(EventRecord(name=f"{self.spec.key}.created", content_type=self.ct, object_id=obj.pk,
                                       payload={"import": self.job.pk}, actor=self.user, created_at=now))
-        AuditEntry.objects.bulk_create(entries, batch_size=1000)
-        EventRecord.objects.bulk_create(events, batch_size=1000)
+        bulk.insert(AuditEntry, entries)
+        bulk.insert(EventRecord, events)
+        _index(self.model, objs)
+
+    def _snapshot(self, obj):
+        """(field, value) of the audited fields, as `log.snapshot`; the texts of linked records
+        (owner, department …) looked up once per job, plain values (text, numbers) taken as they are."""
+        fields = getattr(self, "_audited", None)
+        if fields is None:
+            meta = self.model._meta
+            fields = self._audited = [(f, isinstance(f, models.ForeignKey), isinstance(f, models.FileField))
+                                      for f in (meta.get_field(n) for n in services.tracked_fields(self.model))]
+            self._related_texts = {}
+        texts = self._related_texts
+        for f, fk, file in fields:
+            value = getattr(obj, f.attname)
+            if fk:
+                if value is not None and (f.name, value) not in texts:
+                    texts[f.name, value] = log.jsonable(f, obj)
+                yield f.name, None if value is None else texts[f.name, value]
+            elif not file and (value is None or type(value) in (str, int, bool)):
+                yield f.name, value
+            else:
+                yield f.name, log.jsonable(f, obj)
 
     def _m2m(self, rows):
         for name, col in self.columns.items():
@@ -555,7 +603,43 @@ class Importer:
                 for r in rows:
                     for o in r.cleaned.get(name) or []:
                         links.append(through(**{f"{src}_id": r.obj.pk, f"{tgt}_id": o.pk}))
-            through.objects.bulk_create(links, batch_size=1000, ignore_conflicts=True)
+            bulk.insert(through, links)  # links of new records: none can exist yet
+
+
+class _Writer:
+    """One thread that writes the checked chunks in order, each in its own transaction on its
+    own connection, one chunk at a time: the next chunk is checked meanwhile. Duplicates within
+    the file stay exact: they are found while checking, which stays in file order."""
+
+    def __init__(self, importer):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.importer = importer
+        self.language = translation.get_language()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="import-writer")
+        self.pending = None  # (rows, future) of the chunk being written
+
+    def _write(self, ready):
+        with translation.override(self.language), cached_lookups():
+            self.importer._write(ready)
+
+    def submit(self, rows, ready):
+        self.wait()
+        self.pending = (rows, self.pool.submit(self._write, ready))
+
+    def wait(self):
+        if self.pending is not None:
+            rows, future = self.pending
+            self.pending = None
+            future.result()  # the writer's exception, if any, stops the job here
+            self.importer._tally(rows)
+
+    def close(self):
+        try:
+            self.wait()
+        finally:
+            self.pool.submit(connections.close_all).result()  # the thread's own connection
+            self.pool.shutdown()
 
 
 def _rule_text(rule):
@@ -577,17 +661,20 @@ def _model_field(model, name):
         return None
 
 
-def _reindex(model, pks):
-    if not pks:
-        return
+def _index(model, objs):
+    """Search entries of the new records, written with them (in a savepoint: should the index
+    fail, the records stay in and the index catches up after commit, as for any other write)."""
     try:
-        from ..search import reindex
+        from ..search import index_new, reindex
     except ImportError:
         return
     try:
-        reindex(model, pks)
-    except Exception:  # the index catches up later; the import itself is committed
-        logger.exception("reindex after import failed")
+        with transaction.atomic():
+            index_new(model, objs)
+    except Exception:
+        logger.exception("search index of imported records failed; reindexing after commit")
+        pks = [o.pk for o in objs]
+        transaction.on_commit(lambda: reindex(model, pks), robust=True)  # a failure is logged, not raised
 
 
 def run_job(job_id, dry_run=False):

@@ -2,6 +2,7 @@
 entity with search fields, kept current after commit, rebuildable with `crm search_rebuild`.
 
     reindex(model, pks)   make the index reflect these records as they are in the database now
+    index_new(model, objs)  entries for records just created in this transaction, from memory
     unindex(model, pks)   drop their rows (e.g. after a merge deleted the losers)
     rebuild(keys=None)    rebuild the whole index (or some entities) in bulk (workers=N: in N processes)
 
@@ -14,6 +15,12 @@ def reindex(model, pks):
     from .index import reindex as _reindex
 
     return _reindex(model, pks)
+
+
+def index_new(model, objs):
+    from .index import index_new as _index_new
+
+    return _index_new(model, objs)
 
 
 def unindex(model, pks):
