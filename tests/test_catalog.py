@@ -234,9 +234,9 @@ def test_stock_query_filters_and_product_panel(client, api, seller, finance):
     assert bad.status_code == 400 and 'data-error-for="quantity"' in bad.content.decode()
 
     by_category = ui.get(f"/stock-levels/?product__category={hardware.pk}").context["rows"]
-    assert [obj.product for obj, _cells in by_category] == [server]
+    assert [obj.product for obj, _link, _cells in by_category] == [server]
     by_warehouse = ui.get(f"/stock-levels/?warehouse={dealer.pk}").context["rows"]
-    assert [obj.product for obj, _cells in by_warehouse] == [licence]
+    assert [obj.product for obj, _link, _cells in by_warehouse] == [licence]
     panel = ui.get(f"/products/{server.pk}/").content.decode()
     assert "上海总仓" in panel and "12" in panel and "经销商仓" not in panel
 
