@@ -38,6 +38,33 @@ def snapshot(obj, field_names) -> dict:
     return {name: jsonable(opts.get_field(name), obj) for name in field_names}
 
 
+class Snapshotter:
+    """`snapshot()` for many records of one model (bulk writes, imports): the texts of linked
+    records (owner, department …) are looked up once per linked record, plain values (text,
+    numbers, flags) taken as they are; the same values as `snapshot`, record by record."""
+
+    def __init__(self, model, field_names):
+        from django.db import models
+
+        meta = model._meta
+        self.fields = [(f, isinstance(f, models.ForeignKey), isinstance(f, models.FileField))
+                       for f in (meta.get_field(n) for n in field_names)]
+        self.related_texts = {}
+
+    def items(self, obj):
+        texts = self.related_texts
+        for f, fk, file in self.fields:
+            value = getattr(obj, f.attname)
+            if fk:
+                if value is not None and (f.name, value) not in texts:
+                    texts[f.name, value] = jsonable(f, obj)
+                yield f.name, None if value is None else texts[f.name, value]
+            elif not file and (value is None or type(value) in (str, int, bool)):
+                yield f.name, value
+            else:
+                yield f.name, jsonable(f, obj)
+
+
 def diff(before: dict, after: dict) -> dict:
     return {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
 

@@ -562,25 +562,11 @@ class Importer:
         _index(self.model, objs)
 
     def _snapshot(self, obj):
-        """(field, value) of the audited fields, as `log.snapshot`; the texts of linked records
-        (owner, department …) looked up once per job, plain values (text, numbers) taken as they are."""
-        fields = getattr(self, "_audited", None)
-        if fields is None:
-            meta = self.model._meta
-            fields = self._audited = [(f, isinstance(f, models.ForeignKey), isinstance(f, models.FileField))
-                                      for f in (meta.get_field(n) for n in services.tracked_fields(self.model))]
-            self._related_texts = {}
-        texts = self._related_texts
-        for f, fk, file in fields:
-            value = getattr(obj, f.attname)
-            if fk:
-                if value is not None and (f.name, value) not in texts:
-                    texts[f.name, value] = log.jsonable(f, obj)
-                yield f.name, None if value is None else texts[f.name, value]
-            elif not file and (value is None or type(value) in (str, int, bool)):
-                yield f.name, value
-            else:
-                yield f.name, log.jsonable(f, obj)
+        """(field, value) of the audited fields (`log.Snapshotter`: linked records' texts once per job)."""
+        snap = getattr(self, "_snapshotter", None)
+        if snap is None:
+            snap = self._snapshotter = log.Snapshotter(self.model, services.tracked_fields(self.model))
+        return snap.items(obj)
 
     def _m2m(self, rows):
         for name, col in self.columns.items():
