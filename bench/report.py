@@ -97,7 +97,8 @@ def context_lines(report):
     if load:
         lines.append(f"- Load: {load['total_rows']:,} rows in {load['seconds']:,.0f} s (rows {load['rows_seconds']:,.0f} s at "
                      f"{load['rows_per_second']:,} rows/s, {load['indexes_rebuilt']} indexes and constraints rebuilt in "
-                     f"{load['index_seconds']:,.0f} s, ANALYZE {load['analyze_seconds']:,.0f} s)")
+                     f"{load['index_seconds']:,.0f} s, funnel summary {load.get('funnel_summary_seconds', 0):,.0f} s, "
+                     f"ANALYZE {load['analyze_seconds']:,.0f} s)")
         if load.get("search_rows"):
             lines.append(f"- Search index rebuild: {load['search_rows']:,} records in {load['search_seconds']:,.0f} s "
                          f"({load['search_rows_per_second']:,} records/s, GIN indexes included)")

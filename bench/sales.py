@@ -146,31 +146,33 @@ def kanban_floor(ctx, pipeline, stages, cards=100, owner=None, close=None):
 def funnel_floor(ctx, pipeline):
     """The funnel page's aggregates: by stage, by expected close month (open), by owner, by
     department and by the customer's territory (open), furthest stage reached, and the average
-    time in stage from the history. On PostgreSQL one statement, as the page does it: GROUPING
-    SETS over one read of the visible rows (with their customers' territories), and the history
-    of those rows; on SQLite (no GROUPING SETS) one GROUP BY each."""
+    time in stage from the history. On PostgreSQL one statement, as the page does it, over the
+    summary the product's triggers keep (`crm.sales.funnel_summary`: figures pre-added per owner,
+    department, territory, month and stage); on SQLite (no summary, no GROUPING SETS) one GROUP BY
+    each over the opportunities and their history."""
     scope, params = _scope("o", ctx)
     tables = "FROM sales_opportunity o JOIN sales_stage s ON s.id = o.stage_id"
     where = f"WHERE o.deleted_at IS NULL AND o.pipeline_id = %s AND {scope}"
     base = f"{tables} {where}"
     weighted = "o.amount * COALESCE(o.probability, s.probability) / 100"
     if ctx.vendor == "postgresql":
-        month = "date_trunc('month', o.expected_close_date)"
+        cells, cell_params = _scope("v", ctx)
+        stays, stay_params = _scope("h", ctx)
         sql = f"""
-            SELECT GROUPING(o.stage_id, {month}, o.owner_id, o.department_id, o.reached_order, c.territory_id),
-                   o.status, o.stage_id, {month}, o.owner_id, o.department_id, o.reached_order, c.territory_id,
-                   COUNT(*), SUM(o.amount), SUM({weighted})
-            {tables} LEFT JOIN customers_customer c ON c.id = o.customer_id AND c.territory_id IS NOT NULL {where}
-            GROUP BY GROUPING SETS ((o.stage_id), (o.status, {month}), (o.status, o.owner_id), (o.status, o.department_id),
-                                    (o.reached_order), (o.status, c.territory_id))
+            SELECT GROUPING(v.stage_id, v.month, v.owner_id, v.department_id, v.reached_order, v.territory_id),
+                   v.status, v.stage_id, v.month, v.owner_id, v.department_id, v.reached_order, v.territory_id,
+                   SUM(v.n), SUM(v.amount), SUM(v.weighted)
+            FROM sales_funnelcell v WHERE v.pipeline_id = %s AND {cells}
+            GROUP BY GROUPING SETS ((v.stage_id), (v.status, v.month), (v.status, v.owner_id), (v.status, v.department_id),
+                                    (v.reached_order), (v.status, v.territory_id))
+            HAVING SUM(v.n) <> 0
             UNION ALL
-            SELECT -1, NULL, h.stage_id, NULL, NULL, NULL, NULL, NULL, COUNT(*), AVG(h.seconds), NULL
-            FROM sales_stagehistory h
-            WHERE h.pipeline_id = %s AND h.seconds IS NOT NULL AND h.opportunity_id IN (SELECT o.id {base})
-            GROUP BY h.stage_id"""
+            SELECT -1, NULL, h.stage_id, NULL, NULL, NULL, NULL, NULL, SUM(h.n), SUM(h.seconds), NULL
+            FROM sales_funnelstays h WHERE h.pipeline_id = %s AND {stays}
+            GROUP BY h.stage_id HAVING SUM(h.n) <> 0"""
 
         def one(cursor, i):
-            return len(_fetch(cursor, sql, [pipeline, *params, pipeline, pipeline, *params]))
+            return len(_fetch(cursor, sql, [pipeline, *cell_params, pipeline, *stay_params]))
 
         return one
     month = "strftime('%%Y-%%m', o.expected_close_date)"

@@ -1,8 +1,10 @@
 """The funnel and forecast (SAL-3) against hand-computed numbers: by stage, by expected close
 month, roll-up by owner and department, stage conversion rates, average days in stage, and the
 data scope (a rep's funnel holds only their own opportunities). On PostgreSQL the page reads the
-visible opportunities once (`reports.figures_one_pass`); its figures must equal the plain ORM's
-(`reports.figures`, SQLite's path) for scoped users, shares, territories and filters."""
+summary the database triggers keep (`funnel_summary`), or, when the scope or a filter needs the
+records, the visible opportunities once (`reports.figures_one_pass`); both must equal the plain
+ORM's figures (`reports.figures`, SQLite's path) for scoped users, shares, territories, filters
+and after every kind of write."""
 
 import datetime
 from decimal import Decimal
@@ -18,8 +20,8 @@ from crm.core.entities import services as kernel
 from crm.core.testing.clients import browser
 from crm.core.testing.org import Scope, make_user
 from crm.customers.models import Customer
-from crm.sales import reports, services
-from crm.sales.models import Opportunity, StageHistory
+from crm.sales import funnel_summary, reports, services
+from crm.sales.models import FunnelCell, Opportunity, Stage, StageHistory
 from crm.sales.testing import make_pipeline, open_stages
 
 pytestmark = pytest.mark.django_db
@@ -227,9 +229,141 @@ def test_one_pass_follows_every_rule_of_the_scope_predicate(world):
 
 
 @one_pass
-def test_the_funnel_page_reads_the_opportunities_once(world, territories):
+def test_the_funnel_page_reads_the_summary_and_a_name_search_the_opportunities_once(world, territories):
+    browser_ = browser(world["boss"])
+    url = reverse("sales-funnel")
     with CaptureQueriesContext(connection) as queries:
-        page = browser(world["boss"]).get(reverse("sales-funnel"), {"pipeline": world["pipeline"].pk})
+        page = browser_.get(url, {"pipeline": world["pipeline"].pk})
     assert page.status_code == 200 and "4,360.00" in page.content.decode()
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not [q for q in sql if '"sales_opportunity"' in q]
+    assert len([q for q in sql if '"sales_funnelcell"' in q]) == 1
+    with CaptureQueriesContext(connection) as queries:
+        page = browser_.get(url, {"pipeline": world["pipeline"].pk, "q": "O4"})
     reading = [q["sql"] for q in queries.captured_queries if '"sales_opportunity"' in q["sql"]]
-    assert len(reading) == 1 and "GROUPING SETS" in reading[0]
+    assert page.status_code == 200 and len(reading) == 1 and "GROUPING SETS" in reading[0]
+
+
+# --- The summary the triggers keep (PostgreSQL) ---------------------------------------------------
+
+def summary_equals_plain(user, pipeline, params=None):
+    params = params or {}
+    fast = funnel_summary.figures(user, pipeline, params)
+    assert fast is not None, params
+    assert fast == reports.figures(reports.filtered(user, pipeline, params), pipeline), params
+    return fast
+
+
+@one_pass
+def test_the_summary_equals_the_plain_orm_for_every_scope_and_filter(world, territories):
+    boss, alice, bob = world["boss"], world["alice"], world["bob"]
+    pipeline, m1, m2 = world["pipeline"], *world["months"]
+    fig = summary_equals_plain(boss, pipeline)
+    assert fig["territory"][territories["sh"].pk]["n"] == 2 and fig["days"][world["stages"][0].pk]["n"] == 4
+    assert summary_equals_plain(bob, pipeline)["owner"].keys() == {bob.pk}
+    assert summary_equals_plain(alice, pipeline)["owner"].keys() == {alice.pk}
+    last_of_m1 = (m1.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
+    for params in ({"owner": str(alice.pk)}, {"department": str(world["depts"]["sales1a"].pk)},
+                   {"close_from": m2.replace(day=1).isoformat()}, {"close_to": last_of_m1.isoformat()},
+                   {"territory": str(territories["east"].pk)}, {"owner": "x", "close_from": "not a date"}):
+        summary_equals_plain(boss, pipeline, params)
+    assert not any(summary_equals_plain(boss, make_pipeline("Empty")).values())
+    nobody = make_user("nobody", world["depts"]["sales1"], {})
+    assert not any(summary_equals_plain(nobody, pipeline).values())
+
+
+@one_pass
+def test_the_summary_declines_what_it_cannot_answer(world):
+    """A name search, a close date inside a month and a scope rule that reads the records (a share)
+    go to the opportunities: the summary answers None and the page's figures stay right."""
+    boss, bob, pipeline = world["boss"], world["bob"], world["pipeline"]
+    for params in ({"q": "O4"}, {"close_to": world["months"][0].isoformat()},
+                   {"close_from": world["months"][1].isoformat()}):
+        assert funnel_summary.figures(boss, pipeline, params) is None
+    world["o"][3].team_members.add(bob)
+
+    def shared(user, model, action):
+        if model is Opportunity and action == "view":
+            return Q(pk__in=Opportunity.team_members.through.objects.filter(user=user).values("opportunity"))
+        return None
+
+    scope.register_visibility(shared)
+    try:
+        scope.forget_grants(bob)
+        assert scope.scope_q_on(bob, Opportunity, "view", funnel_summary.SCOPE_COLUMNS) is None
+        assert funnel_summary.figures(bob, pipeline, {}) is None
+        data = reports.funnel(bob, pipeline, {})
+    finally:
+        scope._visibility_rules.remove(shared)
+    assert data["summary"]["open_count"] == 2  # bob's own and the one alice shared
+
+
+@one_pass
+def test_every_kind_of_write_keeps_the_summary_equal_to_the_data(world, territories, admin):
+    """Services, queryset updates and deletes, a customer's territory, a stage's probability, the
+    recycle bin, another pipeline: after each, the summary gives the plain path's figures; merging
+    its deltas changes nothing but the number of rows."""
+    boss, alice, bob, pipeline = world["boss"], world["alice"], world["bob"], world["pipeline"]
+    s1, s2, s3 = world["stages"]
+    o, m2 = world["o"], world["months"][1]
+
+    def check():
+        summary_equals_plain(boss, pipeline)
+        summary_equals_plain(bob, pipeline)
+        summary_equals_plain(boss, pipeline, {"territory": str(territories["east"].pk)})
+
+    def fresh(no):
+        return Opportunity.objects.get(pk=o[no].pk)
+
+    services.move_stage(alice, o[1].pk, s3.pk, fresh(1).version)
+    check()
+    services.win(alice, o[2].pk, fresh(2).version)
+    services.lose(alice, o[3].pk, fresh(3).version, "price")
+    check()
+    kernel.update(alice, Opportunity, o[1].pk, {"amount": Decimal("1234.56"), "probability": 37,
+                                                 "expected_close_date": m2}, expected_version=fresh(1).version)
+    check()
+    kernel.transfer(admin, Opportunity, [o[1].pk, o[6].pk], bob)
+    check()
+    Opportunity.objects.filter(pk=o[6].pk).update(amount=Decimal("999.99"), owner=alice, department=alice.department)
+    check()
+    Customer.objects.filter(pk=o[6].customer_id).update(territory=territories["sh"])  # moves its deals' figures
+    Customer.objects.filter(pk=o[1].customer_id).update(territory=None)
+    check()
+    Opportunity.objects.filter(pk=o[4].pk).update(customer=o[1].customer)
+    check()
+    Stage.objects.filter(pk=s1.pk).update(probability=25)  # weighted of deals without their own probability
+    check()
+    StageHistory.objects.filter(opportunity=o[3].pk, stage=s1).update(seconds=9 * DAY)
+    StageHistory.objects.filter(opportunity=o[2].pk).delete()
+    check()
+    kernel.delete(alice, Opportunity, o[5].pk)
+    check()
+    kernel.restore(admin, Opportunity, o[5].pk)
+    check()
+    other = make_pipeline("Other2")
+    Opportunity.objects.filter(pk=o[4].pk).update(pipeline=other, stage=open_stages(other)[0])
+    check()
+    Opportunity.all_objects.filter(pk=o[3].pk).delete()
+    check()
+    before = summary_equals_plain(boss, pipeline)
+    rows = FunnelCell.objects.count()
+    merged = funnel_summary.compact()
+    assert FunnelCell.objects.count() == merged["sales_funnelcell"] < rows
+    assert summary_equals_plain(boss, pipeline) == before
+    funnel_summary.rebuild()
+    assert summary_equals_plain(boss, pipeline) == before
+
+
+@one_pass
+def test_the_periodic_job_merges_the_summarys_deltas(world):
+    from crm.core.jobs.schedule import PERIODIC
+    from crm.sales.tasks import compact_funnel_summary
+
+    assert "sales-funnel-compact" in PERIODIC
+    services.move_stage(world["alice"], world["o"][1].pk, world["stages"][1].pk,
+                        Opportunity.objects.get(pk=world["o"][1].pk).version)
+    rows = FunnelCell.objects.count()
+    compact_funnel_summary.call()
+    assert FunnelCell.objects.count() < rows
+    summary_equals_plain(world["boss"], world["pipeline"])

@@ -879,3 +879,47 @@ class SalesPlan(TimestampedMixin, VersionedMixin, models.Model):
     def get_constraints(self):  # clean() answers at the field
         names = {"one_plan_per_employee", "one_plan_per_department", "one_plan_for_company"}
         return [(m, [c for c in cs if c.name not in names]) for m, cs in super().get_constraints()]
+
+
+# --- The funnel's summary (SAL-3, issue #3) ------------------------------------------------------
+# Pre-added figures of the manager dashboard, kept by database triggers on PostgreSQL and read by
+# `crm.sales.funnel_summary` under the scope predicate restated onto their owner and department
+# columns. Rows are signed deltas (each write adds its change; `funnel_summary.compact` merges them),
+# so writers never wait on one another's summary rows. No foreign keys: a summary is rebuilt, not
+# related. SQLite reads the opportunities themselves.
+
+class FunnelCell(models.Model):
+    """Open, won and lost opportunities added up per stage, status, furthest stage reached, close
+    month, owner, department and the customer's territory."""
+
+    pipeline_id = models.BigIntegerField()
+    stage_id = models.BigIntegerField()
+    status = models.CharField(max_length=10)
+    reached_order = models.IntegerField()
+    month = models.DateField()
+    owner_id = models.BigIntegerField(null=True)
+    department_id = models.BigIntegerField(null=True)
+    territory_id = models.BigIntegerField(null=True)
+    n = models.BigIntegerField()
+    amount = models.DecimalField(max_digits=24, decimal_places=2)
+    weighted = models.DecimalField(max_digits=28, decimal_places=4)  # amount × whole percent / 100: exact
+
+    class Meta:
+        indexes = [models.Index(fields=["pipeline_id", "department_id"], name="funnel_cell_pipeline")]
+
+
+class FunnelStays(models.Model):
+    """Finished stays in a stage (`StageHistory.seconds`) added up per opportunity grain (close
+    month, owner, department, the customer's territory) and the stay's stage."""
+
+    pipeline_id = models.BigIntegerField()
+    month = models.DateField()
+    owner_id = models.BigIntegerField(null=True)
+    department_id = models.BigIntegerField(null=True)
+    territory_id = models.BigIntegerField(null=True)
+    stage_id = models.BigIntegerField()
+    n = models.BigIntegerField()
+    seconds = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["pipeline_id", "department_id"], name="funnel_stays_pipeline")]

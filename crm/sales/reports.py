@@ -8,11 +8,13 @@ GROUP BYs elsewhere, whatever the number of opportunities."""
 import datetime
 from decimal import Decimal
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Avg, Count, DecimalField, ExpressionWrapper, F, Sum, Value
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
+from . import funnel_summary
 from .models import Opportunity, OpportunityStatus, Stage, StageHistory, StageKind
 
 CARDS_PER_COLUMN = 100
@@ -100,7 +102,9 @@ def funnel(user, pipeline, params):
     owner, department and territory, stage conversion rates and average days in stage (SAL-3)."""
     qs = filtered(user, pipeline, params)
     stages = list(Stage.objects.filter(pipeline=pipeline).order_by("order", "pk"))
-    fig = figures_one_pass(qs, pipeline) if connection.vendor == "postgresql" else figures(qs, pipeline)
+    fig = funnel_summary.figures(user, pipeline, params)
+    if fig is None:
+        fig = figures_one_pass(qs, pipeline) if connection.vendor == "postgresql" else figures(qs, pipeline)
 
     by_stage = []
     for s in stages:
@@ -125,7 +129,7 @@ def funnel(user, pipeline, params):
                            "rate": round(100 * onward / here, 1) if nxt and here else None})
 
     days = fig["days"]
-    days_in_stage = [{"stage": s, "days": round(days[s.pk]["avg"] / 86400, 1) if s.pk in days else None,
+    days_in_stage = [{"stage": s, "days": round(days[s.pk]["seconds"] / days[s.pk]["n"] / 86400, 1) if s.pk in days else None,
                       "stays": days[s.pk]["n"] if s.pk in days else 0}
                      for s in stages if s.kind == StageKind.OPEN]
 
@@ -174,9 +178,10 @@ def _department_names(ids):
 # Both functions return the same dict for a scoped queryset `qs` of one pipeline's opportunities:
 #   stage, month (open only), owner (open), department (open), territory (open, by the customer's
 #   territory): {key: {"n", "total", "weighted"}}; reached: {furthest stage order: n};
-#   days: {stage id: {"avg" (seconds), "n"}} over the finished stays in the pipeline.
+#   days: {stage id: {"seconds" (in all), "n"}} over the finished stays in the pipeline.
 # `figures` is the plain ORM (one GROUP BY each, SQLite); `figures_one_pass` reads the visible
-# rows once on PostgreSQL. tests/test_funnel.py holds them equal.
+# rows once on PostgreSQL; `funnel_summary.figures` reads the summary the triggers keep on
+# PostgreSQL when the scope and filters allow. tests/test_funnel.py holds them equal.
 
 def _date(value):
     return value.date() if isinstance(value, datetime.datetime) else value  # a month's first day
@@ -196,16 +201,16 @@ def figures(qs, pipeline):
         "department": _totals_by(_totals(open_qs, "department"), "department"),
         "territory": _totals_by(_totals(open_qs, "customer__territory"), "customer__territory"),
         "reached": dict(qs.values("reached_order").annotate(n=Count("pk")).values_list("reached_order", "n")),
-        "days": {r["stage"]: r for r in StageHistory.objects.filter(
+        "days": {stage: {"seconds": seconds, "n": n} for stage, seconds, n in StageHistory.objects.filter(
             pipeline=pipeline, opportunity__in=qs.values("pk"), seconds__isnull=False,
-        ).values("stage").annotate(avg=Avg("seconds"), n=Count("pk"))},
+        ).values("stage").annotate(seconds=Sum("seconds"), n=Count("pk")).values_list("stage", "seconds", "n")},
     }
 
 
 # GROUPING(stage_id, month, owner_id, department_id, reached_order, territory_id) of each set.
-_SETS = {0b011111: "stage", 0b101111: "month", 0b110111: "owner", 0b111011: "department", 0b111101: "reached",
+SETS = {0b011111: "stage", 0b101111: "month", 0b110111: "owner", 0b111011: "department", 0b111101: "reached",
          0b111110: "territory"}
-_DAYS = -1
+DAYS = -1  # the rows of the days in stage
 
 
 def figures_one_pass(qs, pipeline):
@@ -219,8 +224,11 @@ def figures_one_pass(qs, pipeline):
     visible = qs.order_by().annotate(weighted=weighted_expr(), month=TruncMonth("expected_close_date")).values_list(
         "stage_id", "status", "amount", "weighted", "month", "owner_id", "department_id", "customer_id",
         "reached_order")
-    rows_sql, rows_params = visible.query.sql_with_params()
-    ids_sql, ids_params = qs.order_by().values("pk").query.sql_with_params()
+    try:
+        rows_sql, rows_params = visible.query.sql_with_params()
+        ids_sql, ids_params = qs.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # the predicate admits nothing (no grant)
+        return collect([])
     q = connection.ops.quote_name
     sql = f"""
         SELECT GROUPING(v.stage_id, v.month, v.owner_id, v.department_id, v.reached_order, c.territory_id),
@@ -232,19 +240,24 @@ def figures_one_pass(qs, pipeline):
         GROUP BY GROUPING SETS ((v.stage_id), (v.status, v.month), (v.status, v.owner_id),
                                 (v.status, v.department_id), (v.reached_order), (v.status, c.territory_id))
         UNION ALL
-        SELECT {_DAYS}, NULL, h.stage_id, NULL, NULL, NULL, NULL, NULL, COUNT(*), AVG(h.seconds), NULL
+        SELECT {DAYS}, NULL, h.stage_id, NULL, NULL, NULL, NULL, NULL, COUNT(*), SUM(h.seconds)::bigint, NULL
         FROM {q(StageHistory._meta.db_table)} h
         WHERE h.pipeline_id = %s AND h.seconds IS NOT NULL AND h.opportunity_id IN ({ids_sql})
         GROUP BY h.stage_id"""
-    out = {"stage": {}, "month": {}, "owner": {}, "department": {}, "territory": {}, "reached": {}, "days": {}}
     with connection.cursor() as cursor:
         cursor.execute(sql, [*rows_params, pipeline.pk, *ids_params])
-        rows = cursor.fetchall()
+        return collect(cursor.fetchall())
+
+
+def collect(rows):
+    """The figures' dict from the rows of a GROUPING SETS statement (bits of `SETS`, or `DAYS`):
+    (grouping, status, stage, month, owner, department, reached, territory, n, total, weighted)."""
+    out = {"stage": {}, "month": {}, "owner": {}, "department": {}, "territory": {}, "reached": {}, "days": {}}
     for g, status, stage, month, owner, department, reached, territory, n, total, weighted in rows:
         sums = {"n": n, "total": total, "weighted": weighted}
-        kind = "days" if g == _DAYS else _SETS[g]
+        kind = "days" if g == DAYS else SETS[g]
         if kind == "days":
-            out["days"][stage] = {"stage": stage, "avg": float(total), "n": n}  # (total: the average seconds)
+            out["days"][stage] = {"seconds": total, "n": n}  # (total: the seconds spent)
         elif kind == "stage":
             out["stage"][stage] = sums
         elif kind == "reached":

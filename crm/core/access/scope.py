@@ -135,6 +135,38 @@ def scope_q(user, model, action="view") -> Q:
     return q
 
 
+def scope_q_on(user, model, action, columns) -> Q | None:
+    """`scope_q(user, model, action)` restated over a summary of `model` (e.g. the funnel's
+    pre-added figures) whose columns keep some of the record's fields: `columns` maps a field name
+    of `model` to the summary's column. None when the predicate names anything the summary lacks
+    — a share, a related record, a further visibility rule — so the caller must read the records.
+    The summary thus shows exactly the rows the predicate would (its columns hold the records'
+    values), and a new rule falls back instead of leaking."""
+    return _restated(scope_q(user, model, action), columns)
+
+
+def _restated(q, columns):
+    children = []
+    for child in q.children:
+        if isinstance(child, Q):
+            child = _restated(child, columns)
+            if child is None:
+                return None
+        else:
+            key, value = child
+            field, _sep, lookup = key.partition("__")
+            if key == "pk__in" and isinstance(value, (list, tuple)) and not value:
+                pass  # NOTHING: means the same on any table
+            elif field in columns and lookup in ("", "exact", "in", "isnull") and (
+                    isinstance(value, (int, bool, type(None))) or (
+                    isinstance(value, (list, tuple)) and all(isinstance(v, int) for v in value))):
+                child = (f"{columns[field]}__{lookup}" if lookup else columns[field], value)
+            else:
+                return None
+        children.append(child)
+    return Q(*children, _connector=q.connector, _negated=q.negated)
+
+
 # --- Extension point: further ways a record comes into a user's scope ---------------------------
 # An app registers `fn(user, model, action) -> Q | None` with `register_visibility(fn, *models)`;
 # `scope_q` ORs each rule's Q into the owner/department predicate. Rules run only for users who
