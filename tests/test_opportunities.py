@@ -329,7 +329,8 @@ def owner_select(response):
 
 def test_an_opportunity_links_only_contacts_its_editor_may_see_and_keeps_hidden_ones(alice, bob, depts, pipeline):
     """Contacts on an opportunity: the picker and the API offer the editor's visible contacts;
-    one the editor cannot see is refused, and one already linked by someone else is kept."""
+    one the editor cannot see is refused, and one already linked by someone else is kept, whether
+    the editor sends it back (the API read lists it) or leaves it out (the picker does not name it)."""
     from crm.customers.models import Contact
 
     carol = seller("carol", depts["guangzhou"])
@@ -352,3 +353,10 @@ def test_an_opportunity_links_only_contacts_its_editor_may_see_and_keeps_hidden_
                                {"contacts": [mine.pk, foreign.pk], "version": opp.version})
     assert kept.status_code == 200, kept.content
     assert set(opp.contacts.values_list("pk", flat=True)) == {mine.pk, foreign.pk}
+    form_page = browser(alice).get(f"/opportunities/{opp.pk}/edit/").content.decode()
+    assert "Alice Contact" in form_page and "Carol Secret" not in form_page
+    opp.refresh_from_db()
+    left_out = api_as(alice).patch(f"/api/v1/opportunities/{opp.pk}/", {"contacts": [], "version": opp.version},
+                                   format="json")
+    assert left_out.status_code == 200, left_out.content
+    assert set(opp.contacts.values_list("pk", flat=True)) == {foreign.pk}

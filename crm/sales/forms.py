@@ -9,7 +9,7 @@ from django import forms
 from crm.catalog.forms import AttributesField
 from crm.core.ui.forms import EntityForm, formfield
 
-from .models import Competitor, CompetitorProduct, Opportunity
+from .models import CompetitorProduct, Opportunity
 
 COMPETITOR_PRODUCT_FIELDS = ["competitor", "name", "our_product", "use", "specification", "attributes",
                              "performance", "price", "currency", "strengths", "weaknesses"]
@@ -28,33 +28,11 @@ class CompetitorProductForm(EntityForm):
         formfield_callback = _formfield
 
 
-class _OpportunityBase(EntityForm):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "competitors" in self.fields:
-            # The generated multiple choice is not scoped: offer (and accept) visible competitors only.
-            self.fields["competitors"].queryset = Competitor.objects.for_user(self.user).order_by("name", "pk")
-            self.fields["competitors"].required = False
-
-    def clean_competitors(self):
-        """The chosen visible competitors, plus those already listed that the user may not see
-        (kept: choosing among what one sees never removes what one cannot)."""
-        return keep_hidden(self.user, self.instance, self.cleaned_data.get("competitors"))
-
-
-def keep_hidden(user, opp, chosen):
-    chosen = list(chosen or [])
-    if opp is not None and opp.pk:
-        visible = Competitor.objects.for_user(user).values("pk")
-        chosen += list(Competitor.all_objects.filter(opportunity_links__opportunity=opp).exclude(pk__in=visible))
-    return chosen
-
-
 @cache
 def _opportunity_form():
     from crm.core.entities.registry import get_spec
 
-    return forms.modelform_factory(Opportunity, form=_OpportunityBase, fields=get_spec(Opportunity).form_fields,
+    return forms.modelform_factory(Opportunity, form=EntityForm, fields=get_spec(Opportunity).form_fields,
                                    formfield_callback=formfield)
 
 

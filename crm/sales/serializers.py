@@ -32,18 +32,6 @@ class OpportunitySerializer(EntitySerializer):
         help_text="Competitors in the deal (ids of competitors you may see); threat levels and notes: "
                   "/api/v1/opportunity-competitors/.")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if "competitors" in self.fields and request is not None:  # a write may only name visible ones
-            self.fields["competitors"].child_relation.queryset = Competitor.objects.for_user(request.user)
-
-    def validate_competitors(self, value):
-        from .forms import keep_hidden
-
-        request = self.context.get("request")
-        return keep_hidden(request.user, self.instance, value) if request is not None else value
-
     class Meta:
         model = Opportunity
         state = ["status", "closed_at", "stage_entered_at", "last_activity_at"]

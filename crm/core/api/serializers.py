@@ -9,6 +9,7 @@ from rest_framework.permissions import SAFE_METHODS
 
 from django.utils.translation import gettext as _
 
+from ..access import links
 from ..access.masking import hidden_fields, present
 from ..customfields.serializers import CustomValuesField, custom_errors_at_keys, defaults_for_create
 from ..dictionary.fields import DictionaryField
@@ -34,6 +35,7 @@ class EntitySerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         user = getattr(request, "user", None)
         spec = get_spec(self.Meta.model)
+        self._writer, self._scoped_links = user, []  # many-to-many fields whose hidden links a write keeps
         # Links are scoped for writes; a read shows ids only and never queries the pickers.
         writes = request is None or request.method not in SAFE_METHODS
         for name, field in self.fields.items() if writes else ():
@@ -44,19 +46,23 @@ class EntitySerializer(serializers.ModelSerializer):
                     continue
                 # A write may only point at records the writer can see.
                 field.queryset = field.queryset.model.objects.for_user(user) if user else field.queryset.none()
-            elif isinstance(field, serializers.ManyRelatedField) and not field.read_only:
-                # The same for a list of links; those the record already has stay valid.
-                from ..ui.forms import scoped_links
-
-                instance = self.instance if isinstance(self.instance, models.Model) else None
-                child = field.child_relation
-                child.queryset = scoped_links(user, child.queryset.model, instance, field.source, child.queryset)
+            elif (isinstance(field, serializers.ManyRelatedField) and not field.read_only
+                  and links.governs(field.child_relation.queryset.model)):
+                # The same for a list of links; those the record already has stay valid, and
+                # those the writer may not see are kept (crm.core.access.links).
+                field.child_relation.queryset = links.accepted(
+                    user, field.child_relation.queryset.model, self._link_owner(), field.source)
+                self._scoped_links.append(name)
         self._spec = spec
         # Protected fields (SEC-1) are absent for those without their special permission. Without
         # a request (schema generation) the serializer is the full one the schema documents.
         self._hidden = hidden_fields(user, spec) if request is not None else set()
         for name in self._hidden:
             self.fields.pop(name, None)
+
+    def _link_owner(self):
+        """The record whose links a write changes (None when creating or for a list)."""
+        return self.instance if isinstance(self.instance, models.Model) else None
 
     def to_internal_value(self, data):
         refused = sorted(n for n in self._hidden if hasattr(data, "keys") and n in data)
@@ -66,6 +72,11 @@ class EntitySerializer(serializers.ModelSerializer):
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:
             raise serializers.ValidationError(custom_errors_at_keys(exc.detail))  # at `custom.<key>` (SYS-11)
+        for name in self._scoped_links:
+            field = self.fields[name]
+            if field.source in value:
+                value[field.source] = links.kept(self._writer, field.child_relation.queryset.model,
+                                                 self._link_owner(), field.source, value[field.source])
         if "custom" in self.fields and self.instance is None and "custom" not in value:
             custom, errors = defaults_for_create(self._spec.key)  # defaults; required fields must be sent
             if errors:

@@ -2,10 +2,10 @@
 
 from django import forms
 from django.db import models
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from ..access import links
 from ..access.masking import can_reveal, hidden_fields
 from ..customfields import forms as customfields
 from ..dictionary.fields import DictionaryChoiceField
@@ -41,25 +41,6 @@ def tags_from_names(names):
     return [Tag.objects.get_or_create(name=n)[0] for n in names]
 
 
-def scoped_links(user, related, instance, name, queryset):
-    """The records a many-to-many field may point at: those `user` may see, and those `instance`
-    already links to. Links to employees (team members, participants) and to unregistered models
-    keep `queryset`, the field's own choice."""
-    from django.contrib.auth import get_user_model
-
-    if related is get_user_model():
-        return queryset
-    try:
-        get_spec(related)
-    except LookupError:
-        return queryset
-    visible = related.objects.for_user(user, "view") if user is not None else related.objects.none()
-    if instance is not None and getattr(instance, "pk", None):
-        linked = getattr(instance, name).values("pk")
-        return related._base_manager.filter(Q(pk__in=visible.values("pk")) | Q(pk__in=linked))
-    return visible
-
-
 class EntityForm(forms.ModelForm):
     """Base of generated forms: scoped pickers, masked phones kept unless retyped, version."""
 
@@ -68,6 +49,7 @@ class EntityForm(forms.ModelForm):
     def __init__(self, *args, user=None, spec=None, **kwargs):
         self.user = user
         self.spec = spec or get_spec(self._meta.model)
+        self._scoped_links = []
         super().__init__(*args, **kwargs)
         for name in hidden_fields(user, self.spec):
             # A protected field (SEC-1) is absent for those who may not see it; the stored value is kept.
@@ -110,9 +92,11 @@ class EntityForm(forms.ModelForm):
         field.queryset = related.objects.for_user(self.user, "view")  # also hands the widget its choices
 
     def _scope_multi_picker(self, name, field):
-        """A many-to-many link to a registered entity offers the records the user may see, plus
-        those already linked (kept, not dropped, when someone who cannot see them saves)."""
-        field.queryset = scoped_links(self.user, field.queryset.model, self.instance, name, field.queryset)
+        """A many-to-many link to a registered entity offers the records the user may see; those
+        linked that the user may not see are kept on save (`_post_clean`, crm.core.access.links)."""
+        if links.governs(field.queryset.model):
+            field.queryset = links.offered(self.user, field.queryset.model)
+            self._scoped_links.append(name)
 
     def _mask_phones(self):
         """Users who may not see a phone number get an empty box showing the mask; left empty,
@@ -160,6 +144,10 @@ class EntityForm(forms.ModelForm):
         for name in self.kept_masked_fields():
             if not self.cleaned_data.get(name):
                 self.cleaned_data[name] = getattr(self.instance, name)
+        for name in self._scoped_links:
+            if name in self.cleaned_data:
+                related = self.fields[name].queryset.model
+                self.cleaned_data[name] = links.kept(self.user, related, self.instance, name, self.cleaned_data[name])
         customfields.apply(self)
         super()._post_clean()
 
