@@ -14,6 +14,7 @@ import urllib.parse
 import urllib.request
 
 from django.conf import settings
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.dictionary.parameters import Parameter, param, register_parameter
@@ -51,9 +52,9 @@ class AMapGeocoder:
             with urllib.request.urlopen(self.url + sep + query, timeout=self.timeout) as response:
                 data = json.loads(response.read().decode("utf-8"))
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise GeocodingError(f"AMap regeo request failed: {exc}") from exc
+            raise GeocodingError(gettext("The geocoding request failed: %(error)s") % {"error": exc}) from exc
         if str(data.get("status")) != "1":
-            raise GeocodingError(f"AMap regeo refused: {data.get('info') or data}")
+            raise GeocodingError(gettext("The geocoding service refused: %(reason)s") % {"reason": data.get("info") or data})
         address = (data.get("regeocode") or {}).get("formatted_address")
         return address.strip()[:255] if isinstance(address, str) else ""
 

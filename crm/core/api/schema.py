@@ -12,34 +12,26 @@ class SchemaGenerator(BaseSchemaGenerator):
     def get_schema(self, request=None, public=False):
         with translation.override("en"):
             schema = super().get_schema(request=request, public=public)
-        _blank_is_any_of(schema)
-        _no_item_titles(schema)
+        _tidy(schema)
         return schema
 
 
-def _no_item_titles(node):
-    """The items of a many-to-many id list carry no title of their own (the list has it): whether
-    drf-spectacular adds one depends on which serializers earlier code in the same process built
-    first, and the committed contract must not depend on that."""
+def _tidy(node):
+    """One walk over the generated schema for two fixes:
+
+    - The items of a many-to-many id list carry no title of their own (the list has it): whether
+      drf-spectacular adds one depends on which serializers earlier code in the same process built
+      first, and the committed contract must not depend on that.
+    - drf-spectacular documents a blank-allowed formatted string (URL, e-mail) as
+      `oneOf: [{format: uri}, {maxLength: 0}]`. A validator that does not check the format finds
+      "" valid under both and rejects it; `anyOf` says what is meant."""
     if isinstance(node, dict):
         if node.get("type") == "array" and isinstance(node.get("items"), dict):
             node["items"].pop("title", None)
-        for value in node.values():
-            _no_item_titles(value)
-    elif isinstance(node, list):
-        for value in node:
-            _no_item_titles(value)
-
-
-def _blank_is_any_of(node):
-    """drf-spectacular documents a blank-allowed formatted string (URL, e-mail) as
-    `oneOf: [{format: uri}, {maxLength: 0}]`. A validator that does not check the format
-    finds "" valid under both and rejects it; `anyOf` says what is meant."""
-    if isinstance(node, dict):
         if BLANK in (node.get("oneOf") or []):
             node["anyOf"] = node.pop("oneOf")
         for value in node.values():
-            _blank_is_any_of(value)
+            _tidy(value)
     elif isinstance(node, list):
         for value in node:
-            _blank_is_any_of(value)
+            _tidy(value)
