@@ -122,7 +122,8 @@ class Customer(Entity, PoolFieldsMixin):
                                             db_index=True)  # care rules: customers quiet for N days (CUS-11)
     # Territory (SAL-9): matched from region, industry and level (crm.org.territories), unless fixed by hand.
     territory = models.ForeignKey("org.Territory", verbose_name=_("territory"), null=True, blank=True,
-                                  on_delete=models.PROTECT, related_name="+")
+                                  on_delete=models.PROTECT, related_name="+",
+                                  db_index=False)  # "cust_territory_updated" leads with it
     territory_fixed = models.BooleanField(
         _("territory fixed by hand"), default=False,
         help_text=_("Keep the territory chosen here; otherwise it follows the territories' criteria."))

@@ -88,13 +88,19 @@ class VersionedMixin(models.Model):
 
 
 class OwnedMixin(models.Model):
+    """Owner and department: the scope predicate's columns. Every model with them (the entities)
+    declares the composite indexes (owner, updated_at, id) and (department, updated_at, id) for
+    its lists, which also serve the scope predicate and the foreign keys' ON DELETE checks, so
+    the columns have no single-column index of their own: each would only cost every insert
+    (issue #3, the import). `tests/test_indexes.py` checks that each such column leads an index."""
+
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+", editable=False,
+        on_delete=models.PROTECT, related_name="+", editable=False, db_index=False,
     )
     department = models.ForeignKey(
         settings.CRM_DEPARTMENT_MODEL, verbose_name=_("owning department"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+", editable=False,
+        on_delete=models.PROTECT, related_name="+", editable=False, db_index=False,
     )
 
     class Meta:
@@ -135,6 +141,10 @@ class SoftDeleteMixin(models.Model):
 
 class Entity(TimestampedMixin, VersionedMixin, OwnedMixin, CustomFieldsMixin, TaggedMixin, SoftDeleteMixin):
     """A main business entity: owned, scoped, versioned, taggable, recoverable."""
+
+    # Every entity sorts its list by (updated_at, id) and declares that index (e.g. "cust_updated"),
+    # which serves any query on updated_at: no single-column index besides it (see OwnedMixin).
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
 
     objects = EntityManager()
     all_objects = AllObjectsManager()

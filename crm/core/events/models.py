@@ -12,7 +12,8 @@ class EventRecord(models.Model):
     """
 
     name = models.CharField(_("event"), max_length=100, db_index=True)
-    content_type = models.ForeignKey(ContentType, null=True, on_delete=models.CASCADE, related_name="+")
+    content_type = models.ForeignKey(ContentType, null=True, on_delete=models.CASCADE, related_name="+",
+                                     db_index=False)  # "event_object" leads with it
     object_id = models.BigIntegerField(null=True)
     payload = models.JSONField(default=dict)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
