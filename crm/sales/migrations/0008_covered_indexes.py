@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('org', '0003_config_cache_managers'),
-        ('sales', '0006_lead_pool'),
+        ('sales', '0007_funnel_summary'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
