@@ -15,8 +15,9 @@ ROW = ('\n      <tr>\n        <td class="crm-check"><input type="checkbox" class
        'value="{pk}" aria-label="{select}"></td>\n        {cells}\n      </tr>\n    ')
 
 
-def _shown(value, context):
-    if type(value) is str:  # most cells: plain text, which localising leaves as it is
+def shown(value, context):
+    """`value` as a template shows `{{ value }}` in `context`: localised and escaped."""
+    if type(value) is str:  # most values: plain text, which localising leaves as it is
         return escape(value)
     return render_value_in_context(value, context)
 
@@ -30,8 +31,8 @@ def rows_html(rows):
         cells = []
         for i, value in enumerate(values):
             if i == 0:
-                cells.append(f'<td><a href="{_shown(link, context)}">{_shown(value or "—", context)}</a></td>')
+                cells.append(f'<td><a href="{shown(link, context)}">{shown(value or "—", context)}</a></td>')
             else:
-                cells.append(f"<td>{_shown(value, context)}</td>")
-        out.append(ROW.format(pk=_shown(obj.pk, context), select=select, cells="".join(cells)))
+                cells.append(f"<td>{shown(value, context)}</td>")
+        out.append(ROW.format(pk=shown(obj.pk, context), select=select, cells="".join(cells)))
     return SafeString("".join(out))
