@@ -145,3 +145,44 @@ def test_list_rows_are_the_markup_the_template_wrote(lang):
     ]
     with override(lang):
         assert rows_html(rows) == OLD_ROWS.render(Context({"rows": rows}))
+
+
+def filter_form(html):
+    return html[html.index('<form method="get" id="list-form"'):html.index("</form>", html.index('id="list-form"'))]
+
+
+def test_the_filter_form_shows_each_requests_values_and_the_picked_owners_name(admin, viewer, depts):
+    other = make_user("other", depts["sales1"], name="Otto Other")
+    ui = browser(admin)
+    first = filter_form(ui.get("/customers/", {"status": "active"}).content.decode())
+    assert '<option value="active" selected>' in first
+    again = filter_form(ui.get("/customers/", {"status": "lost"}).content.decode())
+    assert '<option value="lost" selected>' in again and '<option value="active" selected>' not in again
+    assert 'value="lost" selected>' not in filter_form(ui.get("/customers/").content.decode())
+    # A picker with a value shows that record's name: never from another request's form.
+    for user in (viewer, other):
+        form = filter_form(ui.get("/customers/", {"owner": user.pk}).content.decode())
+        assert f'<option value="{user.pk}" selected>{user}</option>' in form
+        assert ({"Viewer Vera", "Otto Other"} - {str(user)}).pop() not in form
+    other.name = "Otto Renamed"
+    other.save()
+    assert "Otto Renamed</option>" in filter_form(ui.get("/customers/", {"owner": other.pk}).content.decode())
+
+
+def test_dictionary_and_custom_field_changes_show_in_the_filters_and_columns_at_once(admin):
+    from crm.core.customfields import services as custom_fields
+    from crm.core.dictionary.models import DictionaryItem
+    from crm.core.entities import services
+
+    ui = browser(admin)
+    page = ui.get("/customers/").content.decode()
+    assert "Key account" not in filter_form(page) and 'value="cf_region"' not in page
+    item = DictionaryItem.objects.get(kind_id="customer_level", code="important")
+    services.update(admin, DictionaryItem, item.pk, {"label_en": "Key account"}, expected_version=item.version)
+    assert '<option value="important">Key account</option>' in filter_form(ui.get("/customers/").content.decode())
+    custom_fields.create(admin, "customers", {"key": "region", "type": "text", "label_zh": "区域", "label_en": "Region"})
+    page = ui.get("/customers/").content.decode()
+    assert 'name="cf_region"' in filter_form(page)  # a filter …
+    assert 'name="col" value="cf_region"  data-col> Region</label>' in page  # … and a column to choose
+    assert 'name="col" value="cf_region" checked data-col> Region' in ui.get(
+        "/customers/", {"cols": "name,cf_region"}).content.decode()

@@ -2,6 +2,10 @@ from django import template
 from django.http import QueryDict
 from django.utils.safestring import SafeString
 
+from .. import versions
+from ..customfields import ui as customfields
+from ..ui import cells, fragments
+from ..ui.filters import form_key
 from ..ui.table import shown
 
 register = template.Library()
@@ -53,16 +57,31 @@ COLUMN_CHOICE = ('\n        <label class="form-check form-check-inline small"><i
 
 
 @register.simple_tag(takes_context=True)
-def filter_fields(context, form):
-    return SafeString("".join(
-        FILTER_FIELD.format(shown(field.id_for_label, context), shown(field.label, context),
-                            shown(add_class(field, "form-control"), context))
-        for field in form))
+def filter_fields(context, filterset):
+    """The filter set's form fields; kept per process when they are the same for everyone
+    (`ui.filters.form_key`, `ui.fragments`)."""
+    def render():
+        return SafeString("".join(
+            FILTER_FIELD.format(shown(field.id_for_label, context), shown(field.label, context),
+                                shown(add_class(field, "form-control"), context))
+            for field in filterset.form))
+
+    key = form_key(filterset) if context.autoescape else None
+    return fragments.cached(key, render) if key else render()
 
 
 @register.simple_tag(takes_context=True)
-def column_choices(context, columns):
-    """`columns`: (name, label, shown?) of every column the list offers."""
-    return SafeString("".join(
-        COLUMN_CHOICE.format(shown(name, context), "checked" if on else "", shown(label, context))
-        for name, label, on in columns))
+def column_choices(context, spec, columns):
+    """A checkbox for every column the list offers, those in `columns` (name, label, sortable)
+    ticked; the same for everyone who sees these columns, so kept per process (`ui.fragments`)."""
+    ticked = tuple(name for name, _label, _sortable in columns)
+
+    def render():
+        return SafeString("".join(
+            COLUMN_CHOICE.format(shown(name, context), "checked" if name in ticked else "",
+                                 shown(cells.field_label(spec.model, name), context))
+            for name in customfields.list_columns(spec)))
+
+    if not context.autoescape:
+        return render()
+    return fragments.cached(("column-choices", spec.key, ticked, versions.token("customfields")), render)

@@ -106,7 +106,6 @@ def entity_list(request, key):
         "spec": spec,
         "filterset": filterset,
         "columns": [(c, cells.field_label(spec.model, c), customfields.sortable(spec, c)) for c in columns],
-        "all_columns": [(c, cells.field_label(spec.model, c), c in columns) for c in customfields.list_columns(spec)],
         "rows": rows,
         "rows_html": table.rows_html(rows),
         "page": page,
