@@ -60,9 +60,14 @@ class DictionaryFilter(django_filters.CharFilter):
     @property
     def field(self):
         field = super().field
-        from ..dictionary import lookup
+        # Set the choices when the field is new or the dictionary or language changed, not on
+        # every access: setting them normalises them again (issue #3).
+        stamp = (versions.token("dictionary"), get_language())
+        if getattr(field, "_crm_choices_stamp", None) != stamp:
+            from ..dictionary import lookup
 
-        field.choices = lookup.choices(field.kind, active_only=False)
+            field.choices = lookup.choices(field.kind, active_only=False)
+            field._crm_choices_stamp = stamp
         return field
 
 
