@@ -1,3 +1,5 @@
+import functools
+
 from django import template
 from django.http import QueryDict
 from django.utils.safestring import SafeString
@@ -14,9 +16,17 @@ register = template.Library()
 @register.simple_tag
 def query_with(query, **changes):
     """The current query string with some parameters replaced (and the cursor dropped)."""
+    try:
+        return _query_with(query, tuple(changes.items()))
+    except TypeError:  # a value that cannot be a key
+        return _query_with.__wrapped__(query, tuple(changes.items()))
+
+
+@functools.lru_cache(maxsize=2048)  # a list's sort and page-size links are the same for every page (issue #3)
+def _query_with(query, changes):
     params = QueryDict(query, mutable=True)
     params.pop("after", None)
-    for k, v in changes.items():
+    for k, v in changes:
         params[k] = v
     return params.urlencode()
 

@@ -12,7 +12,9 @@ for every request. A fragment is kept under a key that must determine its whole 
   the user, a CSRF token, messages — can be baked into what another request is served: a value
   not named renders empty in every request.
 
-Values are kept per process, like `crm.core.versions`; the store starts again past MAX_ENTRIES.
+Values are kept per process, like `crm.core.versions`; the store starts again past MAX_ENTRIES
+fragments or MAX_CHARS characters in all (a list's filter form is kept per set of submitted
+filter values: a few kilobytes each).
 What a fragment shows changes with its key (a role change changes the menu's entries, a language
 switch the language), so nothing needs invalidating.
 """
@@ -23,22 +25,30 @@ from django.urls import get_script_prefix, get_urlconf
 from django.utils.translation import get_language
 
 MAX_ENTRIES = 5_000
+MAX_CHARS = 8_000_000
 _store = {}
+_chars = 0
 _lock = threading.Lock()
 
 
 def cached(key, render):
     """`render()` (a safe string) once per process, language, script prefix, URLconf and `key`."""
+    global _chars
     full = (key, get_language(), get_script_prefix(), get_urlconf())
     hit = _store.get(full)
     if hit is None:
         hit = render()
         with _lock:
-            if len(_store) >= MAX_ENTRIES:
+            if len(_store) >= MAX_ENTRIES or _chars + len(hit) > MAX_CHARS:
                 _store.clear()
+                _chars = 0
             _store[full] = hit
+            _chars += len(hit)
     return hit
 
 
 def clear():
-    _store.clear()
+    global _chars
+    with _lock:
+        _store.clear()
+        _chars = 0
