@@ -123,16 +123,24 @@ class EntitySpec:
 
 
 _registry: dict[str, EntitySpec] = {}
+_generation = 0  # changes with every registration (what is built from the registry, e.g. the menu, keys on it)
 
 
 def register_entity(model, spec: EntitySpec) -> EntitySpec:
+    global _generation
     if spec.key in _registry and _registry[spec.key].model is not model:
         raise ImproperlyConfigured(f"entity key {spec.key!r} registered twice")
     spec.model = model
     spec.validate()
     model.entity_spec = spec
     _registry[spec.key] = spec
+    _generation += 1
     return spec
+
+
+def generation() -> int:
+    """A number that changes whenever an entity is registered."""
+    return _generation
 
 
 def all_specs() -> list[EntitySpec]:

@@ -4,6 +4,7 @@ import copy
 import datetime
 
 import django_filters
+from django import forms
 from django.db import models
 from django_filters.utils import label_for_filter
 from django.urls import NoReverseMatch, reverse
@@ -12,6 +13,7 @@ from django.utils.functional import lazy
 from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext_noop
 
+from .. import versions
 from ..dictionary.fields import DictionaryChoiceField, DictionaryField
 from ..entities.registry import get_spec
 from .widgets import DateInput, LookupSelect
@@ -58,9 +60,14 @@ class DictionaryFilter(django_filters.CharFilter):
     @property
     def field(self):
         field = super().field
-        from ..dictionary import lookup
+        # Set the choices when the field is new or the dictionary or language changed, not on
+        # every access: setting them normalises them again (issue #3).
+        stamp = (versions.token("dictionary"), get_language())
+        if getattr(field, "_crm_choices_stamp", None) != stamp:
+            from ..dictionary import lookup
 
-        field.choices = lookup.choices(field.kind, active_only=False)
+            field.choices = lookup.choices(field.kind, active_only=False)
+            field._crm_choices_stamp = stamp
         return field
 
 
@@ -159,3 +166,25 @@ def _model_field(model, name):
         return model._meta.get_field(name)
     except Exception:
         return None
+
+
+def form_key(filterset):
+    """A key that determines the HTML of the filter set's form fields, or None (issue #3: a list's
+    ~20 filter widgets cost more than its query; `{% filter_fields %}` keeps them per key).
+
+    The fields are the same for everyone: the generated class (per entity and language), the
+    custom fields', dictionary and parameter versions, and the submitted values of the form's own
+    fields (name or name_suffix). Fields that show records' names — a picker with a value, whose
+    option reads the record, or a select of records — make it None: rendered for each request."""
+    form = filterset.form
+    data = form.data
+    values = data.getlist if hasattr(data, "getlist") else (lambda k: [data.get(k)])
+    for name, field in form.fields.items():
+        if isinstance(field, forms.ModelChoiceField) and (
+            not isinstance(field.widget, LookupSelect) or any(v not in ("", None) for v in values(name))
+        ):
+            return None
+    names = list(form.fields)
+    submitted = tuple(sorted((k, tuple(values(k))) for k in data if any(k == n or k.startswith(f"{n}_") for n in names)))
+    return ("filter-form", type(filterset), tuple(names), form.is_bound, form.prefix, form.auto_id, submitted,
+            versions.token("customfields"), versions.token("dictionary"), versions.token("parameters"))

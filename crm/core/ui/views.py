@@ -26,7 +26,7 @@ from ..entities.models import SavedView
 from ..entities.registry import get_spec
 from ..timeline.feed import timeline
 from ..timeline.models import Note
-from . import cells
+from . import cells, table
 from .filters import filterset_class
 from .links import pk_link
 from .forms import form_class
@@ -97,6 +97,8 @@ def entity_list(request, key):
     customfields.prefetch(spec, page.rows, columns)
     sort_name, sort_desc = parse_sort(spec, sort)
     detail_link = pk_link(f"{spec.key}-detail")
+    rows = [(obj, detail_link.format(obj.pk), [cells.display(request.user, spec, obj, c) for c in columns])
+            for obj in page.rows]
     base = params.copy()
     for k in ("after", "view"):
         base.pop(k, None)
@@ -104,9 +106,8 @@ def entity_list(request, key):
         "spec": spec,
         "filterset": filterset,
         "columns": [(c, cells.field_label(spec.model, c), customfields.sortable(spec, c)) for c in columns],
-        "all_columns": [(c, cells.field_label(spec.model, c), c in columns) for c in customfields.list_columns(spec)],
-        "rows": [(obj, detail_link.format(obj.pk), [cells.display(request.user, spec, obj, c) for c in columns])
-                 for obj in page.rows],
+        "rows": rows,
+        "rows_html": table.rows_html(rows),
         "page": page,
         "sort_name": sort_name,
         "sort_desc": sort_desc,
