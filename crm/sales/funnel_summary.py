@@ -179,6 +179,7 @@ def rebuild():
         cur.execute(f"TRUNCATE {CELLS}, {STAYS}")
         cur.execute(_cells(OPP, 1))
         cur.execute(_stays_of_opportunities(OPP, 1))
+        cur.execute(f"ANALYZE {CELLS}, {STAYS}")  # the planner's estimates of an empty table would stay
 
 
 def compact():
@@ -199,6 +200,7 @@ def compact():
                 INSERT INTO {table} ({grain}, {measures})
                 SELECT {grain}, {sums} FROM gone GROUP BY {grain} HAVING SUM(n) <> 0""")
             merged[table] = cur.rowcount
+        cur.execute(f"ANALYZE {CELLS}, {STAYS}")
     return merged
 
 

@@ -905,7 +905,9 @@ class FunnelCell(models.Model):
     weighted = models.DecimalField(max_digits=28, decimal_places=4)  # amount × whole percent / 100: exact
 
     class Meta:
-        indexes = [models.Index(fields=["pipeline_id", "department_id"], name="funnel_cell_pipeline")]
+        # The scope predicate reads department OR owner: one index each (a BitmapOr).
+        indexes = [models.Index(fields=["pipeline_id", "department_id"], name="funnel_cell_pipeline"),
+                   models.Index(fields=["pipeline_id", "owner_id"], name="funnel_cell_owner")]
 
 
 class FunnelStays(models.Model):
@@ -922,4 +924,5 @@ class FunnelStays(models.Model):
     seconds = models.BigIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["pipeline_id", "department_id"], name="funnel_stays_pipeline")]
+        indexes = [models.Index(fields=["pipeline_id", "department_id"], name="funnel_stays_pipeline"),
+                   models.Index(fields=["pipeline_id", "owner_id"], name="funnel_stays_owner")]
