@@ -196,7 +196,9 @@ def test_competitors_are_chosen_on_the_opportunity_form_and_in_the_api(world):
     c = browser(alice)
     url = reverse("opportunities-edit", kwargs={"pk": opp.pk})
     form = c.get(url).content.decode()
-    assert "Acme Rival" in form and "Far Rival" not in form
+    assert 'data-lookup="/competitors/lookup/"' in form and "Far Rival" not in form
+    offered = {r["text"] for r in c.get("/competitors/lookup/", {"q": ""}).json()["results"]}
+    assert "Acme Rival" in offered and "Far Rival" not in offered
     kit = kit_for("opportunities")
     bad = c.post(url, kit.form_post(alice, opp, {"competitors": [a.pk, hidden.pk]}))
     assert bad.status_code == 400 and not opp.competitors.exists()

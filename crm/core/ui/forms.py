@@ -11,7 +11,7 @@ from ..customfields import forms as customfields
 from ..dictionary.fields import DictionaryChoiceField
 from ..entities.models import Tag
 from ..entities.registry import get_spec
-from .widgets import DateInput, DateTimeInput, LookupSelect
+from .widgets import DateInput, DateTimeInput, LookupSelect, LookupSelectMultiple
 
 
 class TagsField(forms.CharField):
@@ -94,8 +94,10 @@ class EntityForm(forms.ModelForm):
     def _scope_multi_picker(self, name, field):
         """A many-to-many link to a registered entity offers the records the user may see; those
         linked that the user may not see are kept on save (`_post_clean`, crm.core.access.links)."""
-        if links.governs(field.queryset.model):
-            field.queryset = links.offered(self.user, field.queryset.model)
+        related = field.queryset.model
+        if links.governs(related):
+            field.widget = LookupSelectMultiple(reverse(f"{get_spec(related).key}-lookup"))
+            field.queryset = links.offered(self.user, related)  # also hands the widget its choices
             self._scoped_links.append(name)
 
     def _mask_phones(self):
