@@ -73,8 +73,8 @@ class EntitySerializer(serializers.ModelSerializer):
         except serializers.ValidationError as exc:
             raise serializers.ValidationError(custom_errors_at_keys(exc.detail))  # at `custom.<key>` (SYS-11)
         for name in self._scoped_links:
-            field = self.fields[name]
-            if field.source in value:
+            field = self.fields.get(name)  # (gone when protected for this user)
+            if field is not None and field.source in value:
                 value[field.source] = links.kept(self._writer, field.child_relation.queryset.model,
                                                  self._link_owner(), field.source, value[field.source])
         if "custom" in self.fields and self.instance is None and "custom" not in value:
