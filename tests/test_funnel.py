@@ -7,6 +7,7 @@ ORM's figures (`reports.figures`, SQLite's path) for scoped users, shares, terri
 and after every kind of write."""
 
 import datetime
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -156,6 +157,23 @@ def test_funnel_page_has_charts_and_tables(world):
 one_pass = pytest.mark.skipif(connection.vendor != "postgresql", reason="GROUPING SETS: PostgreSQL's path")
 
 
+@contextmanager
+def team_members_see_their_deals(user):
+    """A further visibility rule, as territories and pools add to other entities: an opportunity's
+    team members see it (registered for the block, `user`'s cached grants dropped)."""
+    def shared(user, model, action):
+        if model is Opportunity and action == "view":
+            return Q(pk__in=Opportunity.team_members.through.objects.filter(user=user).values("opportunity"))
+        return None
+
+    scope.register_visibility(shared)
+    scope.forget_grants(user)
+    try:
+        yield
+    finally:
+        scope._visibility_rules.remove(shared)
+
+
 def both_paths(user, pipeline, params=None):
     qs = reports.filtered(user, pipeline, params or {})
     plain, fast = reports.figures(qs, pipeline), reports.figures_one_pass(qs, pipeline)
@@ -209,20 +227,9 @@ def test_one_pass_equals_the_plain_orm_for_every_scope_and_filter(world, territo
 def test_one_pass_follows_every_rule_of_the_scope_predicate(world):
     """A further visibility rule (as territories and pools add to other entities) shows bob the
     opportunity alice shared with him: both paths count it, since both read `for_user`'s SQL."""
-    alice_deal = world["o"][3]
-    alice_deal.team_members.add(world["bob"])
-
-    def shared(user, model, action):
-        if model is Opportunity and action == "view":
-            return Q(pk__in=Opportunity.team_members.through.objects.filter(user=user).values("opportunity"))
-        return None
-
-    scope.register_visibility(shared)
-    try:
-        scope.forget_grants(world["bob"])
+    world["o"][3].team_members.add(world["bob"])
+    with team_members_see_their_deals(world["bob"]):
         fig = both_paths(world["bob"], world["pipeline"])
-    finally:
-        scope._visibility_rules.remove(shared)
     assert fig["owner"] == {world["bob"].pk: {"n": 1, "total": Decimal("600.00"), "weighted": Decimal("60.00")},
                             world["alice"].pk: {"n": 1, "total": Decimal("4000.00"), "weighted": Decimal("3200.00")}}
     assert fig["days"][world["stages"][1].pk]["n"] == 1  # alice's deal's stay in Propose
@@ -281,20 +288,10 @@ def test_the_summary_declines_what_it_cannot_answer(world):
                    {"close_from": world["months"][1].isoformat()}):
         assert funnel_summary.figures(boss, pipeline, params) is None
     world["o"][3].team_members.add(bob)
-
-    def shared(user, model, action):
-        if model is Opportunity and action == "view":
-            return Q(pk__in=Opportunity.team_members.through.objects.filter(user=user).values("opportunity"))
-        return None
-
-    scope.register_visibility(shared)
-    try:
-        scope.forget_grants(bob)
+    with team_members_see_their_deals(bob):
         assert scope.scope_q_on(bob, Opportunity, "view", funnel_summary.SCOPE_COLUMNS) is None
         assert funnel_summary.figures(bob, pipeline, {}) is None
         data = reports.funnel(bob, pipeline, {})
-    finally:
-        scope._visibility_rules.remove(shared)
     assert data["summary"]["open_count"] == 2  # bob's own and the one alice shared
 
 

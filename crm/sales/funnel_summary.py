@@ -211,41 +211,30 @@ SCOPE_COLUMNS = {"owner": "owner_id", "owner_id": "owner_id", "department": "dep
                  "department_id": "department_id"}
 
 
-def _month_filters(params):
-    """Close-date filters as whole months of the summary; None when a date cuts a month."""
+def _filters(params):
+    """`reports.filtered`'s narrowing (`reports.narrowing`) on the summary; None for what it cannot
+    answer: a search in the names, close dates that cut a month."""
     import datetime
 
-    from .reports import parse_date
+    from .reports import narrowing, territory_subtree
 
-    start, end = parse_date(params.get("close_from")), parse_date(params.get("close_to"))
+    f = narrowing(params)
+    if f["q"]:
+        return None
+    start, end = f["close_from"], f["close_to"]
+    if (start and start.day != 1) or (end and (end + datetime.timedelta(days=1)).day != 1):
+        return None
     q = Q()
     if start:
-        if start.day != 1:
-            return None
         q &= Q(month__gte=start)
     if end:
-        if (end + datetime.timedelta(days=1)).day != 1:
-            return None
         q &= Q(month__lte=end.replace(day=1))
-    return q
-
-
-def _filters(params):
-    """`reports.filtered`'s narrowing on the summary; None for what it cannot answer."""
-    from .reports import territory_subtree
-
-    if (params.get("q") or "").strip():
-        return None  # a search in the names: the opportunities themselves
-    q = _month_filters(params)
-    if q is None:
-        return None
-    owner, department, territory = params.get("owner"), params.get("department"), params.get("territory")
-    if owner and str(owner).isdigit():
-        q &= Q(owner_id=int(owner))
-    if department and str(department).isdigit():
-        q &= Q(department_id=int(department))
-    if territory and str(territory).isdigit():
-        q &= Q(territory_id__in=territory_subtree(int(territory)))
+    if f["owner"] is not None:
+        q &= Q(owner_id=f["owner"])
+    if f["department"] is not None:
+        q &= Q(department_id=f["department"])
+    if f["territory"] is not None:
+        q &= Q(territory_id__in=territory_subtree(f["territory"]))
     return q
 
 

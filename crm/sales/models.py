@@ -888,18 +888,28 @@ class SalesPlan(TimestampedMixin, VersionedMixin, models.Model):
 # so writers never wait on one another's summary rows. No foreign keys: a summary is rebuilt, not
 # related. SQLite reads the opportunities themselves.
 
-class FunnelCell(models.Model):
-    """Open, won and lost opportunities added up per stage, status, furthest stage reached, close
-    month, owner, department and the customer's territory."""
+class _FunnelGrain(models.Model):
+    """What both summaries are added up by: the pipeline, the opportunity's close month, and the
+    columns the scope predicate and the funnel's filters read (owner, department, the customer's
+    territory)."""
 
     pipeline_id = models.BigIntegerField()
-    stage_id = models.BigIntegerField()
-    status = models.CharField(max_length=10)
-    reached_order = models.IntegerField()
     month = models.DateField()
     owner_id = models.BigIntegerField(null=True)
     department_id = models.BigIntegerField(null=True)
     territory_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        abstract = True
+
+
+class FunnelCell(_FunnelGrain):
+    """Open, won and lost opportunities added up per stage, status and furthest stage reached
+    (and the grain)."""
+
+    stage_id = models.BigIntegerField()
+    status = models.CharField(max_length=10)
+    reached_order = models.IntegerField()
     n = models.BigIntegerField()
     amount = models.DecimalField(max_digits=24, decimal_places=2)
     weighted = models.DecimalField(max_digits=28, decimal_places=4)  # amount × whole percent / 100: exact
@@ -910,15 +920,10 @@ class FunnelCell(models.Model):
                    models.Index(fields=["pipeline_id", "owner_id"], name="funnel_cell_owner")]
 
 
-class FunnelStays(models.Model):
-    """Finished stays in a stage (`StageHistory.seconds`) added up per opportunity grain (close
-    month, owner, department, the customer's territory) and the stay's stage."""
+class FunnelStays(_FunnelGrain):
+    """Finished stays in a stage (`StageHistory.seconds`) added up per the stay's stage (and the
+    grain of its opportunity)."""
 
-    pipeline_id = models.BigIntegerField()
-    month = models.DateField()
-    owner_id = models.BigIntegerField(null=True)
-    department_id = models.BigIntegerField(null=True)
-    territory_id = models.BigIntegerField(null=True)
     stage_id = models.BigIntegerField()
     n = models.BigIntegerField()
     seconds = models.BigIntegerField()

@@ -44,26 +44,35 @@ def parse_date(raw):
         return None
 
 
+def narrowing(params):
+    """The board's and the funnel's filters read from the query string (values that are not ids
+    or dates are ignored): owner, department, territory (ids or None), q (text), close_from,
+    close_to (dates or None)."""
+    def number(key):
+        value = params.get(key)
+        return int(value) if value and str(value).isdigit() else None
+
+    return {"owner": number("owner"), "department": number("department"), "territory": number("territory"),
+            "q": (params.get("q") or "").strip(), "close_from": parse_date(params.get("close_from")),
+            "close_to": parse_date(params.get("close_to"))}
+
+
 def filtered(user, pipeline, params):
     """The opportunities of `pipeline` the user may see, narrowed by the board/funnel filters."""
     qs = Opportunity.objects.for_user(user).filter(pipeline=pipeline)
-    owner = params.get("owner")
-    if owner and str(owner).isdigit():
-        qs = qs.filter(owner_id=int(owner))
-    department = params.get("department")
-    if department and str(department).isdigit():
-        qs = qs.filter(department_id=int(department))
-    q = (params.get("q") or "").strip()
-    if q:
-        qs = qs.filter(name__icontains=q)
-    territory = params.get("territory")
-    if territory and str(territory).isdigit():  # SAL-9: the territory and its sub-territories
-        qs = qs.filter(customer__territory__in=territory_subtree(int(territory)))
-    start, end = parse_date(params.get("close_from")), parse_date(params.get("close_to"))
-    if start:
-        qs = qs.filter(expected_close_date__gte=start)
-    if end:
-        qs = qs.filter(expected_close_date__lte=end)
+    f = narrowing(params)
+    if f["owner"] is not None:
+        qs = qs.filter(owner_id=f["owner"])
+    if f["department"] is not None:
+        qs = qs.filter(department_id=f["department"])
+    if f["q"]:
+        qs = qs.filter(name__icontains=f["q"])
+    if f["territory"] is not None:  # SAL-9: the territory and its sub-territories
+        qs = qs.filter(customer__territory__in=territory_subtree(f["territory"]))
+    if f["close_from"]:
+        qs = qs.filter(expected_close_date__gte=f["close_from"])
+    if f["close_to"]:
+        qs = qs.filter(expected_close_date__lte=f["close_to"])
     return qs
 
 
