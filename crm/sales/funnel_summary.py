@@ -251,7 +251,7 @@ def figures(user, pipeline, params):
         "stage_id", "status", "reached_order", "month", "owner_id", "department_id", "territory_id", "n", "amount",
         "weighted")
     stays = FunnelStays.objects.filter(visible, narrow, pipeline_id=pipeline.pk).values_list("stage_id", "n", "seconds")
-    from .reports import DAYS, collect
+    from .reports import DAYS, collect, grouping_sql
 
     try:
         cells_sql, cells_params = cells.query.sql_with_params()
@@ -259,14 +259,14 @@ def figures(user, pipeline, params):
     except EmptyResultSet:  # the predicate admits nothing (no grant)
         return collect([])
 
+    grouping, sets = grouping_sql("v.territory_id")
     sql = f"""
-        SELECT GROUPING(v.stage_id, v.month, v.owner_id, v.department_id, v.reached_order, v.territory_id),
+        SELECT {grouping},
                v.status, v.stage_id, v.month, v.owner_id, v.department_id, v.reached_order, v.territory_id,
                SUM(v.n)::bigint, SUM(v.amount), SUM(v.weighted)
         FROM ({cells_sql}) v (stage_id, status, reached_order, month, owner_id, department_id, territory_id, n,
                               amount, weighted)
-        GROUP BY GROUPING SETS ((v.stage_id), (v.status, v.month), (v.status, v.owner_id),
-                                (v.status, v.department_id), (v.reached_order), (v.status, v.territory_id))
+        {sets}
         HAVING SUM(v.n) <> 0
         UNION ALL
         SELECT {DAYS}, NULL, h.stage_id, NULL, NULL, NULL, NULL, NULL, SUM(h.n)::bigint, SUM(h.seconds)::bigint, NULL

@@ -222,6 +222,15 @@ SETS = {0b011111: "stage", 0b101111: "month", 0b110111: "owner", 0b111011: "depa
 DAYS = -1  # the rows of the days in stage
 
 
+def grouping_sql(territory):
+    """(the GROUPING(...) column, the GROUP BY GROUPING SETS clause) over rows aliased v, the
+    territory read from `territory`: one text for both PostgreSQL paths, so `SETS` fits both."""
+    grouping = f"GROUPING(v.stage_id, v.month, v.owner_id, v.department_id, v.reached_order, {territory})"
+    sets = (f"GROUP BY GROUPING SETS ((v.stage_id), (v.status, v.month), (v.status, v.owner_id), "
+            f"(v.status, v.department_id), (v.reached_order), (v.status, {territory}))")
+    return grouping, sets
+
+
 def figures_one_pass(qs, pipeline):
     """The same figures in one statement that reads the visible opportunities once for all the
     GROUP BYs (GROUPING SETS over the scoped queryset's own SQL, so the scope predicate is the one
@@ -239,15 +248,15 @@ def figures_one_pass(qs, pipeline):
     except EmptyResultSet:  # the predicate admits nothing (no grant)
         return collect([])
     q = connection.ops.quote_name
+    grouping, sets = grouping_sql("c.territory_id")
     sql = f"""
-        SELECT GROUPING(v.stage_id, v.month, v.owner_id, v.department_id, v.reached_order, c.territory_id),
+        SELECT {grouping},
                v.status, v.stage_id, v.month, v.owner_id, v.department_id, v.reached_order, c.territory_id,
                COUNT(*), SUM(v.amount), SUM(v.weighted)
         FROM ({rows_sql}) v (stage_id, status, amount, weighted, month, owner_id, department_id, customer_id,
                              reached_order)
         LEFT JOIN {q(Customer._meta.db_table)} c ON c.id = v.customer_id AND c.territory_id IS NOT NULL
-        GROUP BY GROUPING SETS ((v.stage_id), (v.status, v.month), (v.status, v.owner_id),
-                                (v.status, v.department_id), (v.reached_order), (v.status, c.territory_id))
+        {sets}
         UNION ALL
         SELECT {DAYS}, NULL, h.stage_id, NULL, NULL, NULL, NULL, NULL, COUNT(*), SUM(h.seconds)::bigint, NULL
         FROM {q(StageHistory._meta.db_table)} h
